@@ -1,0 +1,121 @@
+"""The kernel's own hook implementations: it registers itself exactly like a plugin
+(under the name ``core``)."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import func, select
+
+from core.plugins import hookimpl
+from core.types import DashboardCard, MenuItem, MigrationBranch, Permission, SearchResult, Setting
+
+CORE_PERMISSIONS = (
+    Permission("core.users.manage", "Create users, change their roles, revoke their sessions",
+               ("owner",)),
+    Permission("core.users.view", "See the list of users", ("owner", "manager")),
+    Permission("core.roles.manage", "Change which permissions each role holds", ()),
+    Permission("core.settings.edit", "Change shop and plugin settings", ("owner",)),
+    Permission("core.settings.view", "See shop and plugin settings", ("owner", "manager", "finance")),
+    Permission("core.audit.view", "Read and verify the audit log", ("owner", "finance")),
+    Permission("core.plugins.view", "See which plugins are enabled", ("owner", "manager")),
+    Permission("core.jobs.view", "See background jobs and their errors", ("owner", "manager")),
+    Permission("core.jobs.manage", "Retry failed background jobs", ("owner", "manager")),
+    Permission("core.reports.view", "Open the reports list", ("owner", "manager", "finance",
+                                                              "warranty_manager", "read_only")),
+)
+
+
+@hookimpl
+def register_models() -> list[type]:
+    from core.models import CORE_MODELS
+    return list(CORE_MODELS)
+
+
+@hookimpl
+def register_migrations() -> MigrationBranch:
+    return MigrationBranch("core", os.path.join(os.path.dirname(__file__), "migrations", "versions"))
+
+
+@hookimpl
+def register_permissions() -> tuple[Permission, ...]:
+    return CORE_PERMISSIONS
+
+
+@hookimpl
+def register_settings() -> list[Setting]:
+    return [
+        Setting("shop_name", "Shop name", "str", "Counterdesk Demo Shop",
+                help="Printed at the top of receipts and shown in the screens."),
+        Setting("shop_address", "Shop address", "text", "",
+                help="Street, town and postcode, as printed on receipts."),
+        Setting("shop_phone", "Shop phone", "str", "", help="Printed on receipts."),
+        Setting("currency", "Currency", "choice", "USD",
+                choices=("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "SEK", "NOK", "DKK", "NZD"),
+                help="ISO 4217 code of the shop's currency."),
+        Setting("prices_include_tax", "Prices include tax", "bool", False,
+                help="On for VAT-style pricing (tax inside the shelf price); off for US-style "
+                     "pricing (tax added at the till)."),
+        Setting("timezone", "Time zone", "str", "UTC",
+                help="IANA time zone used for dates on receipts and reports, e.g. America/Chicago."),
+    ]
+
+
+@hookimpl
+def register_menu_items() -> list[MenuItem]:
+    return [
+        MenuItem("reports", "Reports", "web.reports", "core.reports.view", order=800),
+        MenuItem("users", "Users", "web.users", "core.users.view", order=900, section="admin"),
+        MenuItem("roles", "Roles", "web.roles", "core.roles.manage", order=910, section="admin"),
+        MenuItem("settings", "Settings", "web.settings", "core.settings.view", order=920,
+                 section="admin"),
+        MenuItem("audit", "Audit log", "web.audit", "core.audit.view", order=930, section="admin"),
+        MenuItem("plugins", "Plugins", "web.plugins", "core.plugins.view", order=940, section="admin"),
+        MenuItem("jobs", "Jobs", "web.jobs", "core.jobs.view", order=950, section="admin"),
+    ]
+
+
+@hookimpl
+def register_blueprints() -> list[Any]:
+    from core.api import api
+    from core.web.views import web
+    return [api, web]
+
+
+@hookimpl
+def register_reports() -> list[Any]:
+    from core.reports import audit_activity_report
+    return [audit_activity_report()]
+
+
+@hookimpl
+def search(session: Any, query: str, actor: Any, limit: int) -> list[SearchResult]:
+    """Users, for those who may see them (by username or display name)."""
+    from core.models import User
+    from core.runtime import current
+    if "core.users.view" not in current().permissions_of(actor):
+        return []
+    pattern = query.lower().replace("%", r"\%").replace("_", r"\_") + "%"
+    rows = session.scalars(select(User).where(
+        func.lower(User.username).like(pattern, escape="\\")
+        | func.lower(User.display_name).like(pattern, escape="\\")).limit(limit))
+    return [SearchResult(type="user", id=u.id, title=u.display_name or u.username,
+                         subtitle=f"user {u.username} · {', '.join(u.role_names)}",
+                         url=f"/admin/users/{u.id}", exact=u.username.lower() == query.lower())
+            for u in rows]
+
+
+@hookimpl
+def dashboard_cards(session: Any, actor: Any) -> list[DashboardCard]:
+    from core.models import OutboxJob
+    from core.runtime import current
+    if "core.jobs.view" not in current().permissions_of(actor):
+        return []
+    failed = session.scalar(select(func.count()).select_from(OutboxJob)
+                            .where(OutboxJob.status == "failed"))
+    waiting = session.scalar(select(func.count()).select_from(OutboxJob)
+                             .where(OutboxJob.status.in_(("pending", "queued"))))
+    return [DashboardCard("jobs", "Background jobs",
+                          f"{waiting} waiting · {failed} failed", url="/admin/jobs", order=900)]
+
+

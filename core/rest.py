@@ -1,0 +1,257 @@
+"""JSON API conventions (../shared/API.md): one error shape, pagination, the
+``Idempotency-Key`` mechanism, and the ``endpoint`` decorator whose declarations the
+OpenAPI document is generated from."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from flask import Response, g, jsonify, request
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from core.auth import PUBLIC, SIGNED_IN
+from core.errors import BadRequest, Conflict, DomainError, Invalid
+from core.models import IdempotencyKey
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True)
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+class PageArgs(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class SearchPageArgs(PageArgs):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+@dataclass
+class Page:
+    items: Sequence[Any]
+    total: int
+    page: int
+    per_page: int
+
+
+def paginate(session: Any, stmt: Any, page: int, per_page: int, *, count_stmt: Any = None) -> Page:
+    """Run ``stmt`` (a select of ORM entities) for one page, with the total count."""
+    from sqlalchemy import func
+    total = session.scalar(count_stmt if count_stmt is not None
+                           else select(func.count()).select_from(stmt.order_by(None).subquery()))
+    items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=items, total=total or 0, page=page, per_page=per_page)
+
+
+_page_schemas: dict[type, type[Schema]] = {}
+
+
+def page_schema(item: type[Schema]) -> type[Schema]:
+    """The list envelope ``{items, total, page, per_page}`` for ``item``."""
+    if item not in _page_schemas:
+        name = item.__name__.removesuffix("Schema") + "PageSchema"
+        _page_schemas[item] = type(name, (Schema,), {
+            "items": fields.List(fields.Nested(item), required=True),
+            "total": fields.Integer(required=True),
+            "page": fields.Integer(required=True),
+            "per_page": fields.Integer(required=True),
+        })
+    return _page_schemas[item]
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    permission: str
+    body: type[Schema] | None
+    query: type[Schema] | None
+    response: type[Schema] | None
+    status: int
+    many: bool
+    paginated: bool
+    idempotent: bool
+    summary: str
+    tags: tuple[str, ...]
+    errors: tuple[int, ...]
+    content_type: str = "application/json"
+    multipart: bool = False
+
+
+def endpoint(*, permission: str | None = None, public: bool = False, signed_in: bool = False,
+             body: type[Schema] | None = None, query: type[Schema] | None = None,
+             response: type[Schema] | None = None, status: int = 200, many: bool = False,
+             paginated: bool = False, idempotent: bool = False, summary: str = "",
+             tags: Sequence[str] = (), errors: Sequence[int] = (),
+             content_type: str = "application/json") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare an API view: who may call it, what it takes, what it answers.
+
+    The view receives path arguments plus ``data`` (the loaded body) and ``args`` (the
+    loaded query) when schemas are given, and returns a model object, a list, a
+    :class:`Page`, a dict, or a ``Response``. The declaration also feeds OpenAPI.
+    """
+    perm = PUBLIC if public else SIGNED_IN if signed_in else permission
+    if perm is None:
+        raise ValueError("endpoint needs permission=..., public=True or signed_in=True")
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        spec = EndpointSpec(permission=perm, body=body, query=query, response=response,
+                            status=status, many=many, paginated=paginated, idempotent=idempotent,
+                            summary=summary or (view.__doc__ or "").strip().split("\n")[0],
+                            tags=tuple(tags), errors=tuple(errors), content_type=content_type)
+
+        @functools.wraps(view)
+        def wrapper(**path_args: Any) -> Any:
+            kwargs = dict(path_args)
+            if query is not None:
+                kwargs["args"] = load_query(query)
+            if body is not None:
+                kwargs["data"] = load_body(body)
+            if idempotent:
+                replay = idempotency_begin()
+                if replay is not None:
+                    return replay
+            result = view(**kwargs)
+            resp = render(result, spec)
+            if idempotent:
+                idempotency_store(resp)
+            return resp
+
+        wrapper.__dict__["_cd_permission"] = perm
+        wrapper.__dict__["_cd_endpoint"] = spec
+        return wrapper
+    return decorate
+
+
+def load_query(schema: type[Schema]) -> dict[str, Any]:
+    s = schema(unknown=EXCLUDE)
+    raw: dict[str, Any] = {}
+    for name, field in s.fields.items():
+        key = field.data_key or name
+        if key in request.args:
+            raw[key] = request.args.getlist(key) if isinstance(field, fields.List) else request.args[key]
+    try:
+        return s.load(raw)
+    except ValidationError as exc:
+        raise Invalid("Some query parameters are not valid.", fields=exc.normalized_messages()) from exc
+
+
+def load_body(schema: type[Schema]) -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("The request body must be JSON.")
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    try:
+        return schema(unknown=RAISE).load(data)
+    except ValidationError as exc:
+        raise Invalid("Some fields are not valid.", fields=_messages(exc)) from exc
+
+
+def _messages(exc: ValidationError) -> dict[str, Any]:
+    msgs = exc.normalized_messages()
+    return msgs if isinstance(msgs, dict) else {"_schema": msgs}
+
+
+def render(result: Any, spec: EndpointSpec) -> Response:
+    if isinstance(result, Response):
+        return result
+    status = spec.status
+    if isinstance(result, tuple):
+        result, status = result
+    if spec.response is None:
+        payload = result
+    elif isinstance(result, Page):
+        payload = {"items": spec.response(many=True).dump(result.items), "total": result.total,
+                   "page": result.page, "per_page": result.per_page}
+    else:
+        payload = spec.response(many=spec.many).dump(result)
+    if status == 204:
+        return Response(status=204)
+    resp = jsonify(payload)
+    resp.status_code = status
+    return resp
+
+
+def error_response(exc: DomainError) -> Response:
+    resp = jsonify(exc.to_dict())
+    resp.status_code = exc.status
+    for k, v in exc.headers.items():
+        resp.headers[k] = v
+    return resp
+
+
+# ------------------------------------------------------------- idempotency
+
+def _request_fingerprint() -> str:
+    body = request.get_data(cache=True) or b""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    h = hashlib.sha256()
+    h.update(request.method.encode() + b" " + request.path.encode() + b"\n" + canonical)
+    return h.hexdigest()
+
+
+def idempotency_begin() -> Response | None:
+    """Claim the request's ``Idempotency-Key`` in this unit of work, or answer with the
+    stored first response. The key row is inserted before the work, so a concurrent
+    duplicate waits on the unique index and then replays."""
+    key = request.headers.get("Idempotency-Key")
+    if not key:
+        return None
+    if len(key) > 255:
+        raise BadRequest("Idempotency-Key is longer than 255 characters.")
+    session, user = g.session, g.actor
+    fingerprint = _request_fingerprint()
+    existing = session.scalar(select(IdempotencyKey).where(
+        IdempotencyKey.user_id == user.id, IdempotencyKey.key == key))
+    if existing is None:
+        row = IdempotencyKey(user_id=user.id, key=key, request_hash=fingerprint)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            existing = session.scalar(select(IdempotencyKey).where(
+                IdempotencyKey.user_id == user.id, IdempotencyKey.key == key))
+        else:
+            g.idempotency_row = row
+            return None
+    if existing.request_hash != fingerprint:
+        raise Conflict("This Idempotency-Key was used with a different request.",
+                       code="idempotency_key_reused")
+    if existing.status_code is None:
+        raise Conflict("A request with this Idempotency-Key is still in progress.",
+                       code="idempotency_in_progress")
+    resp = Response(existing.response_body, status=existing.status_code,
+                    mimetype="application/json")
+    for k, v in (existing.response_headers or {}).items():
+        resp.headers[k] = v
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
+
+
+def idempotency_store(resp: Response) -> None:
+    row = getattr(g, "idempotency_row", None)
+    if row is None:
+        return
+    if resp.status_code >= 400:
+        # Failed requests are not remembered: nothing was written, a retry may succeed.
+        return
+    row.status_code = resp.status_code
+    row.response_body = resp.get_data(as_text=True)
+    row.response_headers = {k: v for k, v in resp.headers.items() if k.lower() == "location"}

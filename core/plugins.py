@@ -136,8 +136,9 @@ def describe_all(selection: str | None) -> list[PluginInfo]:
 class PluginSet:
     """The enabled plugins, registered on a pluggy ``PluginManager`` in dependency order.
 
-    ``extra`` (tests, embedding) registers already-imported plugin objects after the
-    discovered ones; each needs a ``manifest`` attribute.
+    ``extra`` (tests, embedding) registers plugins after the discovered ones: a plugin
+    package (its ``hooks`` module is imported) or any object carrying a ``manifest``
+    and hook implementations.
     """
 
     def __init__(self, selection: str | None, extra: Iterable[Any] = ()) -> None:
@@ -161,16 +162,21 @@ class PluginSet:
                 raise PluginError(f"plugin {manifest.name!r} requires {', '.join(missing)}, "
                                   "which is not enabled")
             self.reasons[manifest.name] = "registered directly"
-            self._register(manifest, obj, getattr(obj, "__name__", manifest.name))
+            if isinstance(obj, ModuleType) and hasattr(obj, "__path__"):
+                # A plugin package: its hooks module is imported as for discovered plugins.
+                hooks_obj = importlib.import_module(manifest.hooks or f"{obj.__name__}.hooks")
+                self._register(manifest, hooks_obj, obj.__name__)
+            else:
+                self._register(manifest, obj, None)
         self.pm.check_pending()
 
-    def _register(self, manifest: Manifest, hooks_obj: Any, package: str) -> None:
+    def _register(self, manifest: Manifest, hooks_obj: Any, package: str | None) -> None:
         if manifest.name in self.manifests or manifest.name == "core":
             raise PluginError(f"plugin {manifest.name!r} is registered twice")
         spec_module = getattr(hooks_obj, "hookspecs", None)
         if isinstance(spec_module, ModuleType):
             self.pm.add_hookspecs(spec_module)
-        else:
+        elif package is not None:
             try:
                 self.pm.add_hookspecs(importlib.import_module(f"{package}.hookspecs"))
             except ModuleNotFoundError as exc:

@@ -1,0 +1,192 @@
+"""Permissions on every route, 401/403, tokens, throttling, password hashing, CSRF."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from core.auth import PUBLIC, declared_permission
+from core.models import AuditEntry, User
+from tests.conftest import PASSWORD
+
+
+def test_every_route_declares_a_permission_or_is_public(app):
+    undeclared = [rule.rule for rule in app.url_map.iter_rules()
+                  if declared_permission(app.view_functions[rule.endpoint]) is None]
+    assert undeclared == []
+
+
+def test_a_route_without_declaration_stops_startup(app_factory):
+    from flask import Blueprint
+
+    from core import hookimpl
+    from core.errors import PluginError
+    from core.types import Manifest
+
+    bp = Blueprint("sloppy", __name__)
+    bp.add_url_rule("/sloppy", "open", lambda: "oops")
+
+    class Sloppy:
+        manifest = Manifest("sloppy", "1", "Sloppy")
+
+        @hookimpl
+        def register_blueprints(self):
+            return [bp]
+    with pytest.raises(PluginError, match="/sloppy"):
+        app_factory(plugins=(Sloppy(),))
+
+
+def _api_routes(app):
+    """(method, url) of every non-public API route, with ids filled in."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        perm = declared_permission(view)
+        if not rule.rule.startswith("/api/") or perm == PUBLIC:
+            continue
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "1" if "id" in m.group(1) else "core", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((method, url, perm))
+    return out
+
+
+def test_no_login_gets_401_on_every_api_route(app, client):
+    routes = _api_routes(app)
+    assert len(routes) > 15
+    for method, url, _perm in routes:
+        r = client.open(url, method=method, json={})
+        assert r.status_code == 401, (method, url, r.status_code)
+        assert r.json["error"]["code"] == "unauthorized"
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_role_without_the_permission_gets_403(app, client, api_as):
+    reader = api_as("read_only")
+    from core.auth import SIGNED_IN
+    checked = 0
+    for method, url, perm in _api_routes(app):
+        if perm == SIGNED_IN:
+            continue
+        granted = perm in reader.get("me").json["permissions"]
+        if granted:
+            continue
+        r = reader.client.open(url, method=method, json={}, headers={"Authorization": f"Bearer {reader.token}"})
+        assert r.status_code == 403, (method, url, r.status_code, r.json)
+        assert r.json["error"]["fields"]["permission"] == perm
+        checked += 1
+    assert checked >= 8
+
+
+@pytest.mark.parametrize("role,allowed", [("admin", True), ("owner", True), ("cashier", False),
+                                          ("technician", False), ("read_only", False)])
+def test_user_administration_by_role(api_as, role, allowed):
+    client = api_as(role)
+    r = client.post("users", json={"username": f"new_{role}", "password": "long enough pw",
+                                   "roles": ["cashier"]})
+    assert r.status_code == (201 if allowed else 403)
+
+
+def test_admin_can_change_grants_and_they_take_effect(api, api_as):
+    tech = api_as("technician")
+    assert tech.get("audit").status_code == 403
+    perms = next(r for r in api.get("roles").json if r["name"] == "technician")["permissions"]
+    r = api.put("roles/technician/permissions", json={"permissions": perms + ["core.audit.view"]})
+    assert r.status_code == 200 and "core.audit.view" in r.json["permissions"]
+    assert tech.get("audit").status_code == 200
+    entry = api.get("audit?action=role.permissions_changed").json["items"][0]
+    assert "core.audit.view" in entry["after"]["permissions"]
+    assert "core.audit.view" not in entry["before"]["permissions"]
+    bad = api.put("roles/technician/permissions", json={"permissions": ["core.nope.x"]})
+    assert bad.status_code == 422
+
+
+def test_tokens_are_stored_hashed_and_revocable(api, client, app):
+    r = client.post("/api/v1/auth/tokens", json={"username": "root", "password": PASSWORD, "name": "laptop"})
+    token = r.json["token"]
+    rt = app.extensions["counterdesk"]
+    from core.models import ApiToken
+    with rt.unit_of_work(write=False) as s:
+        stored = s.scalars(select(ApiToken.token_hash)).all()
+    assert token not in stored and all(len(h) == 64 for h in stored)
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/me", headers=auth).status_code == 200
+    assert client.delete(f"/api/v1/auth/tokens/{r.json['id']}", headers=auth).status_code == 200
+    after = client.get("/api/v1/me", headers=auth)
+    assert after.status_code == 401
+
+
+def test_bad_credentials_are_401_and_repeated_failures_throttled_and_audited(api, client, app):
+    for _ in range(5):
+        r = client.post("/api/v1/auth/tokens", json={"username": "root", "password": "wrong"})
+        assert r.status_code == 401
+    r = client.post("/api/v1/auth/tokens", json={"username": "root", "password": PASSWORD})
+    assert r.status_code == 429  # even the right password waits now
+    assert int(r.headers["Retry-After"]) > 0
+    actions = [e["action"] for e in api.get("audit?per_page=200").json["items"]]
+    assert actions.count("auth.login_failed") == 5
+    assert actions.count("auth.login_throttled") == 1
+    # another user is not locked out by root's failures
+    assert client.post("/api/v1/auth/tokens", json={"username": "nobody", "password": "x"}).status_code == 401
+
+
+def test_production_password_hash_is_scrypt_at_owasp_cost():
+    from core.auth import hash_password
+    from core.config import Config
+    method = Config().password_method
+    assert method == "scrypt:131072:8:1"
+    assert hash_password("a fine password", method).startswith("scrypt:131072:8:1$")
+
+
+def test_cookie_authenticated_api_writes_need_csrf(app, client, make_user):
+    make_user("admin", username="boss", password=PASSWORD)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302
+    assert client.get("/api/v1/me").status_code == 200  # the session works for reads
+    no_csrf = client.put("/api/v1/settings/core", json={"values": {"shop_name": "X"}})
+    assert no_csrf.status_code == 400 and no_csrf.json["error"]["code"] == "csrf_failed"
+    fresh = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/").get_data(as_text=True)).group(1)
+    ok = client.put("/api/v1/settings/core", json={"values": {"shop_name": "X"}},
+                    headers={"X-CSRFToken": fresh})
+    assert ok.status_code == 200
+
+
+def test_password_change_signs_the_user_out_of_browsers(app, client, api, make_user):
+    uid, _ = make_user("cashier", username="till1", password=PASSWORD)
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "till1", "password": PASSWORD, "csrf_token": token})
+    assert client.get("/api/v1/me").status_code == 200
+    assert api.patch(f"users/{uid}", json={"password": "a brand new one"}).status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_cli_users_create_with_password_stdin(tmp_path):
+    from tests.core.test_plugins import run_cli
+    env = {"COUNTERDESK_PLUGINS": "pos"}
+    assert run_cli("init", env=env, instance=tmp_path).returncode == 0
+    r = run_cli("users", "create", "maria", "--role", "cashier", "--password-stdin",
+                env=env, instance=tmp_path, input="a long password\n")
+    assert r.returncode == 0, r.stderr
+    assert "Created user maria" in r.stdout
+    dup = run_cli("users", "create", "maria", "--role", "cashier", "--password-stdin",
+                  env=env, instance=tmp_path, input="a long password\n")
+    assert dup.returncode != 0 and "already exists" in dup.stderr
+    bad = run_cli("users", "create", "li", "--role", "wizard", "--password-stdin",
+                  env=env, instance=tmp_path, input="a long password\n")
+    assert bad.returncode != 0 and "unknown: wizard" in bad.stderr
+    listing = run_cli("users", "list", env=env, instance=tmp_path).stdout
+    assert "maria\tcashier\tactive" in listing
+
+
+def test_users_created_through_api_are_audited(api, app):
+    r = api.post("users", json={"username": "sam", "password": "long enough pw", "roles": ["technician"]})
+    assert r.status_code == 201
+    with app.extensions["counterdesk"].unit_of_work(write=False) as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "user.created")
+                          .order_by(AuditEntry.id.desc())).first()
+        root = s.scalar(select(User).where(User.username == "root"))
+    assert entry.after == {"username": "sam", "roles": ["technician"]}
+    assert entry.actor_id == root.id

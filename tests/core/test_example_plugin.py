@@ -3,6 +3,7 @@ by entry point, migrated, and works through the API."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -14,9 +15,11 @@ from tests.core.test_plugins import CLI, ROOT
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
     target = tmp_path_factory.mktemp("site")
+    source = tmp_path_factory.mktemp("src") / "counterdesk-bulletin"
+    shutil.copytree(ROOT / "examples" / "counterdesk-bulletin", source)  # builds leave files behind
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(target),
-                    str(ROOT / "examples" / "counterdesk-bulletin")], check=True, timeout=300)
+                    "--no-build-isolation", "--target", str(target), str(source)],
+                   check=True, timeout=300)
     return target
 
 

@@ -10,7 +10,9 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-pytest_plugins = ["tests.services.postgres"]
+pytest_plugins = ["tests.services.postgres",
+                  "tests.services.redis",
+                  "tests.services.browser"]
 
 # Fast hashing in tests only; test_auth checks the production default separately.
 TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"

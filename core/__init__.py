@@ -4,19 +4,34 @@ from core import audit
 from core.auth import public, require, signed_in
 from core.db import (IdMixin, Model, Money, TimestampMixin, after_commit, current_session,
                      to_money, utcnow)
+from core.documents import document_from_dict, document_to_dict, render_html, render_text
 from core.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from core.jobs import enqueue
 from core.plugins import hookimpl
+from core.records.catalog import Product, find_product_by_code
+from core.records.items import Item, normalize_serial, update_item
+from core.records.parties import Customer
+from core.records.stock import (Location, consume_reservation, move_stock, release_reservation,
+                                reserve_stock)
 from core.rest import Page, endpoint, page_schema, paginate
+from core.runtime import current as current_runtime
 from core.settings import get_setting
-from core.types import (Chart, Column, DashboardCard, Job, Manifest, MenuItem, MigrationBranch,
-                        Permission, Report, ReportResult, SearchResult, Setting, TimelineEntry)
+from core.types import (AttachmentTarget, ChargeLine, Chart, Column, Coverage, DashboardCard, Job,
+                        Manifest, MenuItem, MigrationBranch, Offer, Permission, ReceiptDocument,
+                        ReceiptLine, ReceiptSection, Report, ReportResult, SaleInfo, SaleLineInfo,
+                        SearchResult, Setting, TicketCharges, TimelineEntry)
 
 __all__ = [
     "hookimpl", "Manifest", "Model", "Money", "IdMixin", "TimestampMixin", "to_money", "utcnow",
     "current_session", "after_commit", "audit", "require", "public", "signed_in", "endpoint",
     "Page", "paginate", "page_schema", "enqueue", "get_setting",
     "Permission", "MenuItem", "Report", "ReportResult", "Column", "Chart", "Setting", "Job",
-    "SearchResult", "DashboardCard", "MigrationBranch", "TimelineEntry",
+    "SearchResult", "DashboardCard", "MigrationBranch", "TimelineEntry", "AttachmentTarget",
     "DomainError", "BadRequest", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict",
+    "reserve_stock", "release_reservation", "consume_reservation", "move_stock",
+    "Product", "Item", "Customer", "Location", "find_product_by_code", "normalize_serial",
+    "update_item",
+    "ReceiptDocument", "ReceiptLine", "ReceiptSection", "render_text", "render_html",
+    "document_to_dict", "document_from_dict", "current_runtime",
+    "ChargeLine", "TicketCharges", "SaleInfo", "SaleLineInfo", "Offer", "Coverage",
 ]

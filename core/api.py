@@ -40,6 +40,10 @@ def sign_in(username: str, password: str) -> User:
     401 or 429; the slow password hash runs outside any transaction."""
     rt, ip = _rt(), _client_ip()
     cfg = rt.config
+    # End the request's own transaction first: looking up a bearer token or a session
+    # user began it, and on SQLite a writing request holds the write lock (BEGIN
+    # IMMEDIATE), so the attempt's unit of work below would wait on it and fail.
+    g.session.rollback()
     throttled = None
     with rt.unit_of_work(write=False) as s:
         try:

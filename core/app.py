@@ -15,6 +15,8 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as RouteNotFound
+from werkzeug.routing import IntegerConverter
 
 from core import auth
 from core.config import Config
@@ -58,6 +60,7 @@ def create_app(config: dict[str, Any] | Config | None = None, *,
     login_manager.login_view = "web.login"
     login_manager.user_loader(_load_user)
 
+    app.url_map.converters["int"] = IdConverter
     for plugin, bp in runtime.plugins.collect("register_blueprints"):
         app.register_blueprint(bp)
     app.view_functions["static"].__dict__["_cd_permission"] = auth.PUBLIC
@@ -75,6 +78,20 @@ def create_app(config: dict[str, Any] | Config | None = None, *,
     from core.web import install_template_globals
     install_template_globals(app, runtime)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` path arguments name rows with 64-bit ids: a larger number is a 404,
+    not a database overflow (a 500). Raised here rather than through ``max=``, whose
+    ValidationError makes werkzeug answer 405 when a rule for another method matches
+    the same path."""
+    limit = 2**63 - 1
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        if number > self.limit:
+            raise RouteNotFound()
+        return number
 
 
 def runtime_of(app: Flask) -> Runtime:

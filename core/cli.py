@@ -137,11 +137,14 @@ def run(ctx: click.Context, host: str, port: int, workers: int | None, dev: bool
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+@click.option("--dispatch-interval", default=2.0, show_default=True, type=float,
+              envvar="COUNTERDESK_WORKER_DISPATCH_INTERVAL",
+              help="Seconds between passes handing over outbox rows Redis missed and due retries.")
 @click.pass_context
-def worker(ctx: click.Context, burst: bool) -> None:
+def worker(ctx: click.Context, burst: bool, dispatch_interval: float) -> None:
     """Run background jobs from Redis (needs COUNTERDESK_REDIS_URL)."""
     from core.jobs import run_worker
-    run_worker(_runtime(ctx), burst=burst)
+    run_worker(_runtime(ctx), burst=burst, dispatch_interval=dispatch_interval)
 
 
 @main.command()

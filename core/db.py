@@ -165,14 +165,25 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+def after_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` if ``session``'s transaction is rolled back instead of committed:
+    it undoes work done outside the database (a file written for a new row). It must
+    not raise."""
+    session.info.setdefault("after_rollback", []).append(callback)
+
+
 def run_after_commit(session: Session) -> None:
+    session.info.pop("after_rollback", None)
     callbacks = session.info.pop("after_commit", [])
     for cb in callbacks:
         cb()
 
 
 def discard_after_commit(session: Session) -> None:
+    """The transaction rolled back: drop the after-commit callbacks, run the after-rollback ones."""
     session.info.pop("after_commit", None)
+    for cb in session.info.pop("after_rollback", []):
+        cb()
 
 
 @contextlib.contextmanager
@@ -205,5 +216,5 @@ def unit_of_work(db: Database, *, write: bool = True) -> Iterator[Session]:
 __all__ = [
     "Model", "Money", "UTCDateTime", "metadata", "IdMixin", "TimestampMixin", "BigId",
     "utcnow", "to_money", "Database", "unit_of_work", "current_session", "after_commit",
-    "bind_session", "func",
+    "after_rollback", "bind_session", "func",
 ]

@@ -8,7 +8,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.plugins import hookimpl
+from core.records.hooks import (records_customer_timeline, records_item_history,  # noqa: F401
+                                records_search)  # registered with the kernel under their specnames
 from core.types import DashboardCard, MenuItem, MigrationBranch, Permission, SearchResult, Setting
+
+_ALL_STAFF = ("owner", "manager", "cashier", "technician", "warranty_manager", "finance",
+              "read_only")
 
 CORE_PERMISSIONS = (
     Permission("core.users.manage", "Create users, change their roles, revoke their sessions",
@@ -23,13 +28,37 @@ CORE_PERMISSIONS = (
     Permission("core.jobs.manage", "Retry failed background jobs", ("owner", "manager")),
     Permission("core.reports.view", "Open the reports list", ("owner", "manager", "finance",
                                                               "warranty_manager", "read_only")),
+    # the shared records (core/records)
+    Permission("core.customers.view", "See customers and their timeline", _ALL_STAFF),
+    Permission("core.customers.edit", "Create and edit customers",
+               ("owner", "manager", "cashier", "technician", "warranty_manager")),
+    Permission("core.customers.merge", "Merge duplicate customers", ("owner", "manager")),
+    Permission("core.vendors.view", "See vendors", _ALL_STAFF),
+    Permission("core.vendors.edit", "Create and edit vendors", ("owner", "manager")),
+    Permission("core.products.view", "See the catalog", _ALL_STAFF),
+    Permission("core.products.edit", "Create products and change prices and costs",
+               ("owner", "manager")),
+    Permission("core.items.view", "See serialized units and their history", _ALL_STAFF),
+    Permission("core.items.edit", "Record units and change their status, owner or location",
+               ("owner", "manager", "cashier", "technician", "warranty_manager")),
+    Permission("core.locations.view", "See stock locations", _ALL_STAFF),
+    Permission("core.locations.edit", "Create stock locations", ("owner", "manager")),
+    Permission("core.stock.view", "See stock levels, moves and reservations", _ALL_STAFF),
+    Permission("core.stock.adjust", "Adjust and transfer stock (audited)", ("owner", "manager")),
+    Permission("core.stock.reserve", "Reserve, release and consume stock",
+               ("owner", "manager", "cashier", "technician")),
+    # attachments (core/attachments.py): seeing and adding follow the record's permissions
+    Permission("core.attachments.delete", "Delete photos and documents attached to records "
+               "(audited)", ("owner", "manager")),
 )
 
 
 @hookimpl
 def register_models() -> list[type]:
     from core.models import CORE_MODELS
-    return list(CORE_MODELS)
+    from core.records.models import RECORD_MODELS
+    from core.attachments import ATTACHMENT_MODELS
+    return [*CORE_MODELS, *RECORD_MODELS, *ATTACHMENT_MODELS]
 
 
 @hookimpl
@@ -58,12 +87,19 @@ def register_settings() -> list[Setting]:
                      "pricing (tax added at the till)."),
         Setting("timezone", "Time zone", "str", "UTC",
                 help="IANA time zone used for dates on receipts and reports, e.g. America/Chicago."),
+        Setting("attachments_max_mb", "Largest attachment (MB)", "int", 15, min=1, max=1024,
+                help="Photos and documents larger than this are refused."),
     ]
 
 
 @hookimpl
 def register_menu_items() -> list[MenuItem]:
     return [
+        MenuItem("customers", "Customers", "records_web.customers", "core.customers.view", order=100),
+        MenuItem("units", "Units", "records_web.units", "core.items.view", order=110),
+        MenuItem("products", "Products", "records_web.products", "core.products.view", order=120),
+        MenuItem("stock", "Stock", "records_web.stock_levels", "core.stock.view", order=130),
+        MenuItem("vendors", "Vendors", "records_web.vendors", "core.vendors.view", order=140),
         MenuItem("reports", "Reports", "web.reports", "core.reports.view", order=800),
         MenuItem("users", "Users", "web.users", "core.users.view", order=900, section="admin"),
         MenuItem("roles", "Roles", "web.roles", "core.roles.manage", order=910, section="admin"),
@@ -78,8 +114,24 @@ def register_menu_items() -> list[MenuItem]:
 @hookimpl
 def register_blueprints() -> list[Any]:
     from core.api import api
+    from core.attachments_api import attachments_api
+    from core.records.api import records_api
+    from core.records.views import records_web
     from core.web.views import web
-    return [api, web]
+    return [api, records_api, attachments_api, records_web, web]
+
+
+@hookimpl
+def register_attachment_targets() -> list[Any]:
+    from core.attachments import kernel_targets
+    return kernel_targets()
+
+
+@hookimpl(specname="customer_merged")
+def attachments_customer_merged(session: Any, into: Any, merged: Any) -> None:
+    """The merged customer's attachments follow it to the surviving customer."""
+    from core.attachments import repoint_attachments
+    repoint_attachments(session, "customer", merged.id, into.id)
 
 
 @hookimpl
@@ -103,6 +155,13 @@ def search(session: Any, query: str, actor: Any, limit: int) -> list[SearchResul
                          subtitle=f"user {u.username} · {', '.join(u.role_names)}",
                          url=f"/admin/users/{u.id}", exact=u.username.lower() == query.lower())
             for u in rows]
+
+
+@hookimpl
+def load_demo_data(session: Any, actor: Any) -> None:
+    """A believable bike and electronics shop's records (idempotent)."""
+    from core.records.demo import load_demo_records
+    load_demo_records(session, actor)
 
 
 @hookimpl

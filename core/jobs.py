@@ -9,21 +9,34 @@ so a rolled-back transaction sends nothing. After commit the row is handed over:
 * otherwise to an in-process runner thread (the embedded default).
 
 Whoever runs a job first claims its row (``pending``/``queued`` → ``running`` in one
-UPDATE), so a row handed over twice still runs once. A failure is retried after the
-job's backoff and, when retries are exhausted, recorded as ``failed`` with its error.
-A row left ``running`` by a crashed process is retried after its timeout (so a job may
-run again after a crash: jobs talking to the outside world pass an idempotency key).
+UPDATE), so a row handed over twice still runs once. An RQ hand-over carries the
+row's attempt count and its claim must match it, so a stale RQ entry from an earlier
+hand-over never runs a later attempt before its backoff; the in-process runner claims
+only rows that are due. The job's own database work and the row's ``done`` commit in
+one transaction, so they happen together or not at all. A failure is retried after
+the job's backoff and, when retries are exhausted, recorded as ``failed`` with its
+error. A row left ``running`` by a crashed process is retried after its timeout (so
+a job may run again after a crash: jobs talking to the outside world pass an
+idempotency key); one that has no attempt left is recorded ``failed``. The worker's
+dispatcher (the in-process runner's poll, without Redis) does this recovery and
+hands over pending rows that are due.
+
+On RQ a job is stopped after its ``timeout`` (plus a few seconds for the bookkeeping);
+the in-process runner cannot stop a thread, so there the timeout only decides when a
+``running`` row counts as abandoned.
 """
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
+import signal
 import threading
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 
 from core.db import after_commit, current_session, utcnow
 from core.models import OutboxJob
@@ -31,6 +44,11 @@ from core.models import OutboxJob
 log = logging.getLogger("counterdesk.jobs")
 
 QUEUE_NAME = "counterdesk"
+STALE_QUEUED = dt.timedelta(minutes=10)   # queued but never picked up: Redis lost it
+SETTLE_GRACE = 10                          # seconds RQ allows beyond a job's timeout
+HANDOVER_GRACE = dt.timedelta(seconds=1)   # a new row is its committer's to hand over first
+MAX_ERROR_CHARS = 4000
+_SESSION_KEY = "counterdesk_jobs"
 
 
 def enqueue(job: str | Callable[..., Any], **kwargs: Any) -> OutboxJob:
@@ -50,8 +68,18 @@ def enqueue(job: str | Callable[..., Any], **kwargs: Any) -> OutboxJob:
     row = OutboxJob(name=spec.name, kwargs=kwargs, max_attempts=spec.retries + 1)
     session.add(row)
     session.flush()
-    job_id = row.id
-    after_commit(session, lambda: dispatch(runtime, [job_id]))
+    # One hand-over per unit of work, for every row it enqueued.
+    callback, ids = session.info.get(_SESSION_KEY, (None, None))
+    if callback is None or callback not in session.info.get("after_commit", ()):
+        ids = []
+
+        def callback() -> None:
+            session.info.pop(_SESSION_KEY, None)
+            _dispatch_after_commit(runtime, ids)
+
+        session.info[_SESSION_KEY] = (callback, ids)
+        after_commit(session, callback)
+    ids.append(row.id)
     return row
 
 
@@ -67,40 +95,74 @@ def _spec(runtime: Any, job: str | Callable[..., Any]) -> Any:
     return jobs[job]
 
 
+def _dispatch_after_commit(runtime: Any, job_ids: list[int]) -> None:
+    # The transaction is already committed: a hand-over problem must not look like a
+    # failed commit to the caller. The rows stay in the outbox for the dispatcher.
+    try:
+        dispatch(runtime, job_ids)
+    except Exception:  # noqa: BLE001
+        log.exception("handing over %d committed job(s) failed; they stay in the outbox", len(job_ids))
+
+
 # ---------------------------------------------------------------- hand-over
 
 def dispatch(runtime: Any, job_ids: list[int]) -> None:
     """Hand committed outbox rows to RQ or to the in-process runner."""
+    if not job_ids:
+        return
     if runtime.config.redis_url:
         _dispatch_to_rq(runtime, job_ids)
     else:
         in_process_runner(runtime).submit(job_ids)
 
 
+@functools.lru_cache(maxsize=8)
 def redis_connection(url: str) -> Any:
+    """A Redis client for ``url``, shared by the process (its pool reconnects after
+    an outage and resets itself in a forked child)."""
     from redis import Redis
     return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
 
 
+def _timeout(runtime: Any, name: str) -> int:
+    """The job's own timeout (the longest registered one for an unknown name)."""
+    spec = runtime.registry.jobs.get(name)
+    if spec is not None:
+        return int(spec.timeout)
+    return max((int(j.timeout) for j in runtime.registry.jobs.values()), default=120)
+
+
 def _dispatch_to_rq(runtime: Any, job_ids: list[int]) -> int:
     """Enqueue rows on RQ and mark them ``queued``. Returns how many were handed over;
-    on a Redis error the rows stay ``pending`` for the dispatcher to retry."""
+    on a Redis error the rows not handed over stay ``pending`` for the dispatcher."""
     from redis.exceptions import RedisError
     from rq import Queue
+    with runtime.unit_of_work(write=False) as s:
+        rows = s.execute(select(OutboxJob.id, OutboxJob.name, OutboxJob.attempts).where(
+            OutboxJob.id.in_(job_ids), OutboxJob.status.in_(("pending", "queued")))
+            .order_by(OutboxJob.id)).all()
+    handed: list[tuple[int, int]] = []
     try:
         queue = Queue(QUEUE_NAME, connection=redis_connection(runtime.config.redis_url))
-        handed = []
-        for job_id in job_ids:
-            queue.enqueue("core.jobs.execute", job_id, job_id=f"outbox-{job_id}-{_uniq()}",
-                          job_timeout=_timeout(runtime, job_id), result_ttl=600, failure_ttl=86400)
-            handed.append(job_id)
+        for job_id, name, attempts in rows:
+            queue.enqueue("core.jobs.execute", job_id, attempts,
+                          job_id=f"outbox-{job_id}-{attempts}-{_uniq()}",
+                          description=f"{name} (outbox #{job_id}, attempt {attempts + 1})",
+                          job_timeout=_timeout(runtime, name) + SETTLE_GRACE,
+                          result_ttl=600, failure_ttl=86400)
+            handed.append((job_id, attempts))
     except (RedisError, OSError) as exc:
-        log.warning("Redis unreachable, %d job(s) stay in the outbox: %s", len(job_ids), exc)
-        handed = locals().get("handed", [])
+        log.warning("Redis unreachable, %d job(s) stay in the outbox: %s",
+                    len(rows) - len(handed), exc)
     if handed:
+        now = utcnow()
         with runtime.unit_of_work() as s:
-            s.execute(update(OutboxJob).where(OutboxJob.id.in_(handed), OutboxJob.status == "pending")
-                      .values(status="queued", queued_at=utcnow()))
+            for job_id, attempts in handed:
+                # Only the attempt we handed over: if a worker already ran it (and it
+                # went back to pending for a retry), it must stay pending.
+                s.execute(update(OutboxJob).where(
+                    OutboxJob.id == job_id, OutboxJob.status == "pending",
+                    OutboxJob.attempts == attempts).values(status="queued", queued_at=now))
     return len(handed)
 
 
@@ -109,34 +171,69 @@ def _uniq() -> str:
     return secrets.token_hex(4)
 
 
-def _timeout(runtime: Any, job_id: int) -> int:
-    return max((j.timeout for j in runtime.registry.jobs.values()), default=120)
-
-
 def due_jobs(runtime: Any, limit: int = 500) -> list[int]:
-    """Rows that should be handed over now: pending and due, queued but never picked
-    up for a while (Redis lost them), or running far past any timeout (a crash)."""
+    """Pending rows whose time has come: retries, and new rows their committer did not
+    hand over (Redis was down, the process died) — left alone for a moment first, so
+    the dispatcher rarely races the after-commit hand-over."""
     now = utcnow()
-    stale_queue = now - dt.timedelta(minutes=10)
-    longest = max((j.timeout for j in runtime.registry.jobs.values()), default=120)
-    stale_run = now - dt.timedelta(seconds=longest * 2 + 60)
     with runtime.unit_of_work(write=False) as s:
-        return list(s.scalars(select(OutboxJob.id).where(or_(
-            (OutboxJob.status == "pending") & (OutboxJob.run_after <= now),
-            (OutboxJob.status == "queued") & (OutboxJob.queued_at < stale_queue),
-            (OutboxJob.status == "running") & (OutboxJob.started_at < stale_run),
-        )).order_by(OutboxJob.id).limit(limit)))
+        return list(s.scalars(select(OutboxJob.id).where(
+            OutboxJob.status == "pending",
+            ((OutboxJob.attempts > 0) & (OutboxJob.run_after <= now))
+            | (OutboxJob.run_after <= now - HANDOVER_GRACE),
+        ).order_by(OutboxJob.id).limit(limit)))
+
+
+def _abandoned_after(runtime: Any, name: str) -> dt.timedelta:
+    return dt.timedelta(seconds=_timeout(runtime, name) * 2 + 60)
+
+
+def recover_stale(runtime: Any, limit: int = 500) -> int:
+    """Put back rows nobody will finish: ``queued`` for a long time (Redis lost them)
+    or ``running`` far past their timeout (the process died). Those with an attempt
+    left go back to ``pending``; the others are ``failed``. Returns how many."""
+    now = utcnow()
+    shortest = min((_abandoned_after(runtime, j.name) for j in runtime.registry.jobs.values()),
+                   default=_abandoned_after(runtime, ""))
+    with runtime.unit_of_work(write=False) as s:
+        rows = s.execute(select(OutboxJob.id, OutboxJob.name, OutboxJob.status, OutboxJob.attempts,
+                                OutboxJob.max_attempts, OutboxJob.queued_at, OutboxJob.started_at)
+                         .where(((OutboxJob.status == "queued") & (OutboxJob.queued_at < now - STALE_QUEUED))
+                                | ((OutboxJob.status == "running") & (OutboxJob.started_at < now - shortest)))
+                         .order_by(OutboxJob.id).limit(limit)).all()
+    stale = [r for r in rows if r.status == "queued"
+             or r.started_at < now - _abandoned_after(runtime, r.name)]
+    if not stale:
+        return 0
+    changed = 0
+    with runtime.unit_of_work() as s:
+        for r in stale:
+            # Re-check what we saw: the row may have moved on since.
+            seen = (OutboxJob.id == r.id) & (OutboxJob.status == r.status) & (OutboxJob.attempts == r.attempts)
+            if r.status == "queued":
+                values: dict[str, Any] = {"status": "pending", "run_after": now}
+                seen = seen & (OutboxJob.queued_at == r.queued_at)
+            else:
+                seen = seen & (OutboxJob.started_at == r.started_at)
+                error = (f"abandoned: still running {int((now - r.started_at).total_seconds())}s "
+                         "after it started (its process died or was killed)")
+                if r.attempts < r.max_attempts:
+                    values = {"status": "pending", "run_after": now, "last_error": error}
+                else:
+                    values = {"status": "failed", "finished_at": now, "last_error": error}
+            changed += s.execute(update(OutboxJob).where(seen).values(**values)).rowcount
+    if changed:
+        log.warning("%d stale outbox row(s) put back", changed)
+    return changed
 
 
 def redispatch_due(runtime: Any) -> int:
-    """One pass of the dispatcher: hand over what is due. Returns how many."""
+    """One pass of the dispatcher: recover stale rows, then hand over what is due.
+    Returns how many rows were handed over."""
+    recover_stale(runtime)
     ids = due_jobs(runtime)
     if not ids:
         return 0
-    with runtime.unit_of_work() as s:
-        # Stale queued/running rows go back to pending before being handed over again.
-        s.execute(update(OutboxJob).where(OutboxJob.id.in_(ids), OutboxJob.status != "pending")
-                  .values(status="pending"))
     if runtime.config.redis_url:
         return _dispatch_to_rq(runtime, ids)
     in_process_runner(runtime).submit(ids)
@@ -145,47 +242,70 @@ def redispatch_due(runtime: Any) -> int:
 
 # ---------------------------------------------------------------- execution
 
-def execute(job_id: int) -> str:
-    """RQ's entry point: run outbox row ``job_id`` with this process's runtime."""
+def execute(job_id: int, attempt: int | None = None) -> str:
+    """RQ's entry point: run outbox row ``job_id`` with this process's runtime.
+    ``attempt`` is the row's attempt count when it was handed over."""
     from core.runtime import current
-    return run_job(current(), job_id)
+    return run_job(current(), job_id, attempt)
 
 
-def run_job(runtime: Any, job_id: int) -> str:
+class _LostClaim(Exception):
+    """The row was taken away from us while the job ran (declared abandoned)."""
+
+
+def _error_text(exc: BaseException) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
+
+
+def run_job(runtime: Any, job_id: int, attempt: int | None = None) -> str:
     """Claim, run and settle one outbox row. Returns the row's new status, or
-    ``skipped`` when someone else has it (or it is done)."""
+    ``skipped`` when it is not ours to run (someone else has it, it is done, or it is
+    not due / not the attempt that was handed over)."""
+    claim = update(OutboxJob).where(OutboxJob.id == job_id,
+                                    OutboxJob.status.in_(("pending", "queued")))
+    if attempt is None:
+        claim = claim.where(OutboxJob.run_after <= utcnow())
+    else:
+        claim = claim.where(OutboxJob.attempts == attempt)
     with runtime.unit_of_work() as s:
-        claimed = s.execute(
-            update(OutboxJob)
-            .where(OutboxJob.id == job_id, OutboxJob.status.in_(("pending", "queued")))
-            .values(status="running", attempts=OutboxJob.attempts + 1, started_at=utcnow())
-        ).rowcount
+        claimed = s.execute(claim.values(status="running", attempts=OutboxJob.attempts + 1,
+                                         started_at=utcnow())).rowcount
         row = s.get(OutboxJob, job_id) if claimed else None
-        name, kwargs = (row.name, dict(row.kwargs)) if row else (None, None)
-        attempts, max_attempts = (row.attempts, row.max_attempts) if row else (0, 0)
-    if not claimed:
+        if row is not None:
+            name, kwargs, attempts, max_attempts = row.name, dict(row.kwargs), row.attempts, row.max_attempts
+    if not claimed or row is None:
         return "skipped"
+    ours = (OutboxJob.id == job_id) & (OutboxJob.status == "running") & (OutboxJob.attempts == attempts)
     spec = runtime.registry.jobs.get(name)
-    error: str | None = None
     try:
         if spec is None:
             raise LookupError(f"no enabled plugin registers the job {name!r}")
-        with runtime.unit_of_work():
+        with runtime.unit_of_work() as s:
             spec.func(**kwargs)
+            # Done in the job's own transaction: its database work and "done" commit together.
+            if not s.execute(update(OutboxJob).where(ours).values(
+                    status="done", finished_at=utcnow(), last_error=None)).rowcount:
+                raise _LostClaim()
+        return "done"
+    except _LostClaim:
+        log.warning("job %s #%s was declared abandoned while it ran; its work is rolled back",
+                    name, job_id)
+        return "skipped"
     except Exception as exc:  # noqa: BLE001 - every failure is recorded on the row
-        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        error = _error_text(exc)
         log.warning("job %s #%s failed (attempt %d/%d): %s", name, job_id, attempts, max_attempts, error)
         log.debug("%s", traceback.format_exc())
+    if attempts < max_attempts and spec is not None:
+        backoff = tuple(spec.backoff) or (0,)
+        wait = backoff[min(attempts - 1, len(backoff) - 1)]
+        status, values = "pending", {"run_after": utcnow() + dt.timedelta(seconds=wait),
+                                     "last_error": error}
+    else:
+        status, values = "failed", {"finished_at": utcnow(), "last_error": error}
     with runtime.unit_of_work() as s:
-        if error is None:
-            status, values = "done", {"finished_at": utcnow(), "last_error": None}
-        elif attempts < max_attempts and spec is not None:
-            wait = spec.backoff[min(attempts - 1, len(spec.backoff) - 1)]
-            status, values = "pending", {"run_after": utcnow() + dt.timedelta(seconds=wait),
-                                         "last_error": error}
-        else:
-            status, values = "failed", {"finished_at": utcnow(), "last_error": error}
-        s.execute(update(OutboxJob).where(OutboxJob.id == job_id).values(status=status, **values))
+        if not s.execute(update(OutboxJob).where(ours).values(status=status, **values)).rowcount:
+            return "skipped"
     return status
 
 
@@ -193,7 +313,7 @@ def run_job(runtime: Any, job_id: int) -> str:
 
 class InProcessRunner:
     """The embedded default: one daemon thread runs handed-over rows right after their
-    commit and polls the outbox for retries that have come due."""
+    commit and polls the outbox for retries that have come due (and abandoned rows)."""
 
     def __init__(self, runtime: Any, poll_seconds: float = 1.0) -> None:
         self.runtime = runtime
@@ -205,13 +325,14 @@ class InProcessRunner:
         self._thread = threading.Thread(target=self._loop, name="counterdesk-jobs", daemon=True)
         self._thread.start()
 
-    def submit(self, job_ids: list[int]) -> None:
+    def submit(self, job_ids: Iterable[int]) -> None:
         with self._cond:
             self._pending.extend(job_ids)
             self._cond.notify_all()
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Block until nothing is waiting or running (tests, CLI commands)."""
+        """Block until nothing handed over is waiting or running (tests, CLI commands).
+        Retries scheduled for later are not waited for."""
         with self._cond:
             return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
 
@@ -222,18 +343,26 @@ class InProcessRunner:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
+        ran = False
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._stopped, self.poll_seconds)
+                # After a pass that ran something, look again at once: a retry with a
+                # zero backoff is due now, not at the next poll.
+                self._cond.wait_for(lambda: self._pending or self._stopped,
+                                    0 if ran else self.poll_seconds)
                 if self._stopped:
                     return
                 batch, self._pending = self._pending, []
                 self._busy = True
+            ran = False
             try:
                 if not batch:
+                    recover_stale(self.runtime)
                     batch = due_jobs(self.runtime)
                 for job_id in batch:
-                    run_job(self.runtime, job_id)
+                    if self._stopped:
+                        break
+                    ran = run_job(self.runtime, job_id) != "skipped" or ran
             except Exception:  # noqa: BLE001 - the runner must survive a bad pass
                 log.exception("in-process job runner pass failed")
             finally:
@@ -257,12 +386,25 @@ def in_process_runner(runtime: Any) -> InProcessRunner:
 def run_worker(runtime: Any, *, burst: bool = False, dispatch_interval: float = 2.0) -> None:
     """``counterdesk worker``: an RQ worker on the ``counterdesk`` queue, plus a
     dispatcher thread that hands over outbox rows Redis missed (it was down at
-    commit) and retries that have come due."""
+    commit), retries that have come due and abandoned rows.
+
+    The worker outlives Redis outages (it reconnects, and is restarted if RQ's loop
+    gives up). SIGTERM or SIGINT stops it after the job in hand; a second one stops it
+    at once.
+    """
+    from redis import Redis
+    from redis.exceptions import RedisError
     from rq import Queue, SimpleWorker
     if not runtime.config.redis_url:
         raise SystemExit("COUNTERDESK_REDIS_URL is not set: jobs run inside the app process.")
-    conn = redis_connection(runtime.config.redis_url)
     stop = threading.Event()
+
+    class Worker(SimpleWorker):
+        max_connection_wait_time = 5.0   # retry a lost Redis every 5 s at most
+
+        def request_stop(self, signum: Any, frame: Any) -> None:
+            stop.set()
+            super().request_stop(signum, frame)
 
     def dispatcher() -> None:
         while not stop.is_set():
@@ -272,11 +414,31 @@ def run_worker(runtime: Any, *, burst: bool = False, dispatch_interval: float = 
                 log.exception("outbox dispatch pass failed")
             stop.wait(dispatch_interval)
 
-    redispatch_due(runtime)
+    def on_signal(signum: int, frame: Any) -> None:  # between RQ's own handlers
+        stop.set()
+
+    try:
+        redispatch_due(runtime)
+    except Exception:  # noqa: BLE001 - the dispatcher thread tries again
+        log.exception("outbox dispatch pass failed")
     thread = threading.Thread(target=dispatcher, name="counterdesk-dispatcher", daemon=True)
     thread.start()
     try:
-        worker = SimpleWorker([Queue(QUEUE_NAME, connection=conn)], connection=conn)
-        worker.work(burst=burst, with_scheduler=False)
+        while not stop.is_set():
+            # Its own connection: RQ lengthens the socket timeout for its blocking pops.
+            conn = Redis.from_url(runtime.config.redis_url, socket_connect_timeout=2)
+            try:
+                worker = Worker([Queue(QUEUE_NAME, connection=conn)], connection=conn)
+                worker.work(burst=burst, with_scheduler=False)
+            except (RedisError, OSError) as exc:
+                log.warning("RQ worker lost Redis: %s", exc)
+            finally:
+                signal.signal(signal.SIGTERM, on_signal)
+                signal.signal(signal.SIGINT, on_signal)
+                conn.close()
+            if burst or stop.wait(1.0):
+                break
+            log.warning("RQ worker loop ended; starting it again")
     finally:
         stop.set()
+        thread.join(timeout=10)

@@ -22,6 +22,9 @@ from sqlalchemy import MetaData
 from core.plugins import installed_entry_points
 
 HERE = Path(__file__).resolve().parent
+# Search indexes a migration creates by hand (expression and GIN/trigram indexes on
+# PostgreSQL) that no model declares; FTS5 tables are left out as non-model tables.
+SEARCH_INDEX_PREFIX = "ix_search_"
 
 
 def _disabled_branch_folders(runtime: Any) -> list[str]:
@@ -100,5 +103,7 @@ def _include_name(md: MetaData) -> Any:
     def include(name: str | None, type_: str, parent: Any) -> bool:
         if type_ == "table":
             return name in md.tables
+        if type_ == "index" and name and name.startswith(SEARCH_INDEX_PREFIX):
+            return False
         return True
     return include

@@ -154,10 +154,22 @@ def load_body(schema: type[Schema]) -> dict[str, Any]:
         raise BadRequest("The request body must be JSON.")
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
+    if _has_lone_surrogate(data):
+        raise BadRequest("The request body is not valid Unicode text.")
     try:
         return schema(unknown=RAISE).load(data)
     except ValidationError as exc:
         raise Invalid("Some fields are not valid.", fields=_messages(exc)) from exc
+
+
+def _has_lone_surrogate(data: Any) -> bool:
+    """JSON escapes such as ``"\\ud800"`` decode to lone surrogates, which cannot be
+    encoded as UTF-8 and so cannot be stored or answered."""
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _messages(exc: ValidationError) -> dict[str, Any]:

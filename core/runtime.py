@@ -10,7 +10,7 @@ from core.config import Config
 from core.db import Database
 from core.errors import PluginError
 from core.plugins import PluginSet
-from core.types import Job, MenuItem, MigrationBranch, Permission, Report, Setting
+from core.types import AttachmentTarget, Job, MenuItem, MigrationBranch, Permission, Report, Setting
 
 
 @dataclass
@@ -25,6 +25,7 @@ class Registry:
     tables: dict[str, str] = field(default_factory=dict)       # table name -> plugin
     migrations: dict[str, MigrationBranch] = field(default_factory=dict)
     commands: list[tuple[str, Any]] = field(default_factory=list)
+    attachment_targets: dict[str, AttachmentTarget] = field(default_factory=dict)
 
     @classmethod
     def build(cls, plugins: PluginSet) -> "Registry":
@@ -79,6 +80,16 @@ class Registry:
                 raise PluginError(f"plugin {plugin!r} declares migration branch {branch.label!r}")
             reg.migrations[plugin] = branch
         reg.commands = list(plugins.collect("register_commands"))
+        target_owner: dict[str, str] = {}
+        for plugin, target in plugins.collect("register_attachment_targets"):
+            what = f"attachment record type {target.record_type!r}"
+            if target.record_type in reg.attachment_targets:
+                raise PluginError(f"{what} is declared by both "
+                                  f"{target_owner[target.record_type]!r} and {plugin!r}")
+            reg._check_permission(plugin, target.view_permission, what)
+            reg._check_permission(plugin, target.attach_permission, what)
+            reg.attachment_targets[target.record_type] = target
+            target_owner[target.record_type] = plugin
         return reg
 
     def _check_permission(self, plugin: str, name: str | None, what: str) -> None:

@@ -20,7 +20,7 @@ def test_enabling_a_plugin_later_upgrades_its_branch(app_factory, runtime):
     rt = app.extensions["counterdesk"]
     assert "testplugin_note" in inspect(rt.db.engine).get_table_names()
     assert migrate.schema_diff(rt) == []
-    assert {"core", "testplugin"} == set(rt.registry.migrations)
+    assert {"core", "testplugin"} <= set(rt.registry.migrations)  # built-in plugins add theirs
 
 
 def test_a_disabled_plugins_revisions_do_not_block_upgrades(tmp_path):

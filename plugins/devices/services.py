@@ -1,0 +1,311 @@
+"""Printers, print jobs and the cash drawer: the devices plugin's domain logic.
+
+Plain functions taking the unit of work's session and the actor; no Flask. Printing
+is always a background job: ``queue_document`` records a print job in the caller's
+unit of work and enqueues ``devices.print`` for it, which renders the stored
+document and sends it to the printer after commit, with retries.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from core import (Conflict, Invalid, Model, NotFound, ReceiptDocument, ReceiptLine, ReceiptSection,
+                  audit, current_runtime, current_session, document_from_dict, document_to_dict,
+                  enqueue, get_setting, utcnow)
+
+from plugins.devices.models import PrintJob, Printer
+from plugins.devices.transports import InvalidUri, parse_uri
+
+log = logging.getLogger("counterdesk.devices")
+
+PRINT_JOB = "devices.print"
+PRINT_RETRIES = 3
+PRINT_BACKOFF = (5, 30, 120)
+MAX_ERROR_CHARS = 2000
+_PRINTER_FIELDS = ("name", "uri", "profile", "columns", "encoding", "active", "location_id")
+
+
+# ------------------------------------------------------------------ printers
+
+def get_printer(session: Any, printer_id: int) -> Printer:
+    printer = session.get(Printer, printer_id)
+    if printer is None:
+        raise NotFound(f"No printer {printer_id}.")
+    return printer
+
+
+def list_printers(session: Any, *, active: bool | None = None) -> list[Printer]:
+    stmt = select(Printer).order_by(Printer.name)
+    if active is not None:
+        stmt = stmt.where(Printer.active == active)
+    return list(session.scalars(stmt))
+
+
+def _check_setup(values: dict[str, Any]) -> dict[str, Any]:
+    """Validate a printer's URI, profile, code page and width together; fills in the
+    profile's column count when none is given. Raises ``Invalid`` naming the fields."""
+    from plugins.devices import render
+    errors: dict[str, list[str]] = {}
+    try:
+        parse_uri(values["uri"])
+    except InvalidUri as exc:
+        errors["uri"] = [str(exc)]
+    try:
+        render.load_profile(values["profile"])
+    except render.PrinterSetupError as exc:
+        errors["profile"] = [f"{exc}; see GET /api/v1/devices/profiles"]
+    else:
+        try:
+            render.resolve_codepage(values["profile"], values["encoding"])
+        except render.PrinterSetupError as exc:
+            errors["encoding"] = [str(exc)]
+        if values.get("columns") is None:
+            values["columns"] = render.profile_columns(values["profile"])
+    if errors:
+        raise Invalid("The printer settings are not valid.", fields=errors)
+    return values
+
+
+def _check_location(session: Any, location_id: int | None) -> None:
+    if location_id is None:
+        return
+    locations = Model.metadata.tables["locations"]
+    if session.execute(select(locations.c.id).where(locations.c.id == location_id)).first() is None:
+        raise Invalid("Unknown location.", fields={"location_id": [f"no location {location_id}"]})
+
+
+def _check_name_free(session: Any, name: str, printer_id: int | None = None) -> None:
+    stmt = select(Printer.id).where(func.lower(Printer.name) == name.lower())
+    if printer_id is not None:
+        stmt = stmt.where(Printer.id != printer_id)
+    if session.scalar(stmt) is not None:
+        raise Conflict(f"A printer named {name!r} already exists.", code="printer_name_taken")
+
+
+def _snapshot(printer: Printer) -> dict[str, Any]:
+    return {k: getattr(printer, k) for k in _PRINTER_FIELDS}
+
+
+def create_printer(session: Any, data: dict[str, Any], actor: Any) -> Printer:
+    """Add a printer (audited). ``data``: name, uri, profile, columns (None: the
+    profile's), encoding, active, location_id."""
+    values = {"profile": "default", "encoding": "auto", "active": True, "location_id": None,
+              "columns": None, **data}
+    values["name"] = values["name"].strip()
+    values["uri"] = values["uri"].strip()
+    _check_setup(values)
+    _check_location(session, values["location_id"])
+    _check_name_free(session, values["name"])
+    printer = Printer(**{k: values[k] for k in _PRINTER_FIELDS})
+    session.add(printer)
+    session.flush()
+    audit.record(session, "devices.printer.created", actor=actor, record_type="devices_printer",
+                 record_id=printer.id, after=_snapshot(printer))
+    return printer
+
+
+def update_printer(session: Any, printer_id: int, data: dict[str, Any], actor: Any) -> Printer:
+    """Change a printer's settings (audited). Changing the profile without giving
+    ``columns`` takes the new profile's width."""
+    printer = get_printer(session, printer_id)
+    before = _snapshot(printer)
+    values = {**before, **data}
+    values["name"] = values["name"].strip()
+    values["uri"] = values["uri"].strip()
+    if "profile" in data and "columns" not in data:
+        values["columns"] = None
+    _check_setup(values)
+    if "location_id" in data:
+        _check_location(session, values["location_id"])
+    if values["name"] != printer.name:
+        _check_name_free(session, values["name"], printer.id)
+    for key in _PRINTER_FIELDS:
+        setattr(printer, key, values[key])
+    session.flush()
+    after = _snapshot(printer)
+    changed = {k for k in _PRINTER_FIELDS if before[k] != after[k]}
+    if changed:
+        audit.record(session, "devices.printer.updated", actor=actor, record_type="devices_printer",
+                     record_id=printer.id, before={k: before[k] for k in changed},
+                     after={k: after[k] for k in changed})
+    return printer
+
+
+def codepage_of(printer: Printer) -> str:
+    """The code page the printer prints text in (``auto`` resolved)."""
+    from plugins.devices import render
+    return render.resolve_codepage(printer.profile, printer.encoding).name
+
+
+def default_printer(session: Any) -> Printer | None:
+    """The shop's default printer: the ``default_printer_id`` setting, or the only
+    active printer when there is exactly one."""
+    chosen = get_setting("devices", "default_printer_id", session)
+    if chosen:
+        printer = session.get(Printer, chosen)
+        return printer if printer is not None and printer.active else None
+    active = session.scalars(select(Printer).where(Printer.active.is_(True)).limit(2)).all()
+    return active[0] if len(active) == 1 else None
+
+
+def _printer_for(session: Any, printer_id: int | None) -> Printer | None:
+    if printer_id is None:
+        return default_printer(session)
+    printer = session.get(Printer, printer_id)
+    if printer is None or not printer.active:
+        return None
+    return printer
+
+
+# ---------------------------------------------------------------- print jobs
+
+def queue_document(session: Any, printer: Printer, document: ReceiptDocument, actor: Any, *,
+                   kind: str = "document", title: str | None = None) -> PrintJob:
+    """Record a print job for ``document`` on ``printer`` and enqueue it: it prints
+    after the current unit of work commits (and never if it rolls back)."""
+    if not isinstance(document, ReceiptDocument):
+        raise TypeError("print a core.ReceiptDocument")
+    title = title or document.title or (document.header[0] if document.header else kind)
+    job = PrintJob(printer_id=printer.id, kind=kind, title=title[:120],
+                   document=document_to_dict(document), status="queued",
+                   created_by_id=getattr(actor, "id", None))
+    session.add(job)
+    session.flush()
+    enqueue(PRINT_JOB, print_job_id=job.id)
+    return job
+
+
+def print_document(session: Any, document: ReceiptDocument, printer_id: int | None,
+                   actor: Any) -> PrintJob | None:
+    """``print_document`` for other plugins: None when there is no such active
+    printer (the caller's work goes on; nothing is printed)."""
+    printer = _printer_for(session, printer_id)
+    if printer is None:
+        log.warning("nothing printed: no active printer %s", printer_id if printer_id else "(default)")
+        return None
+    return queue_document(session, printer, document, actor)
+
+
+def open_cash_drawer(session: Any, printer_id: int | None, actor: Any) -> PrintJob | None:
+    """Kick the drawer on a printer (for another plugin, e.g. a cash sale)."""
+    printer = _printer_for(session, printer_id)
+    if printer is None:
+        return None
+    return queue_document(session, printer, ReceiptDocument(open_drawer=True),
+                          actor, kind="drawer", title="Cash drawer")
+
+
+def kick_drawer(session: Any, printer_id: int, actor: Any, reason: str | None = None) -> PrintJob:
+    """Open the cash drawer by hand ("no sale"): audited, since it gives access to cash."""
+    printer = get_printer(session, printer_id)
+    if not printer.active:
+        raise Conflict(f"Printer {printer.name!r} is inactive.", code="printer_inactive")
+    job = queue_document(session, printer, ReceiptDocument(open_drawer=True),
+                         actor, kind="drawer", title="Cash drawer")
+    audit.record(session, "devices.drawer.opened", actor=actor, record_type="devices_printer",
+                 record_id=printer.id, after={"print_job_id": job.id}, reason=reason)
+    return job
+
+
+def test_document(printer: Printer, shop_name: str) -> ReceiptDocument:
+    """A page that shows what the printer can do: its settings, the column width,
+    accented letters in its code page, a barcode, a QR code and the cut."""
+    width = printer.columns
+    ruler = ("1234567890" * (width // 10 + 1))[:width]
+    return ReceiptDocument(
+        header=(shop_name, "Printer test page"),
+        title=printer.name,
+        info=(("Printer", f"#{printer.id}"), ("URI", printer.uri), ("Profile", printer.profile),
+              ("Columns", str(width)), ("Code page", codepage_of(printer)),
+              ("Printed", utcnow().strftime("%Y-%m-%d %H:%M UTC"))),
+        lines=(ReceiptLine("Crème brûlée façon señor Müller", "1", "4.50", detail="é ü ñ € £ ß"),
+               ReceiptLine("A long item description that has to wrap onto a second row", "2",
+                           "12.00")),
+        totals=(("Subtotal", "16.50"), ("Total", "16.50")),
+        sections=(ReceiptSection("Width", (ruler,)),),
+        barcode=f"TEST-{printer.id}",
+        qr=f"COUNTERDESK PRINTER {printer.id}",
+        footer=("If you can read this, the printer works.",),
+    )
+
+
+def print_test_page(session: Any, printer_id: int, actor: Any) -> PrintJob:
+    printer = get_printer(session, printer_id)
+    shop = get_setting("core", "shop_name", session)
+    return queue_document(session, printer, test_document(printer, shop), actor, kind="test")
+
+
+def get_job(session: Any, job_id: int) -> PrintJob:
+    job = session.get(PrintJob, job_id)
+    if job is None:
+        raise NotFound(f"No print job {job_id}.")
+    return job
+
+
+def reprint(session: Any, job_id: int, actor: Any) -> PrintJob:
+    """Print a job's document again, as a new job on the same printer."""
+    old = get_job(session, job_id)
+    if not old.printer.active:
+        raise Conflict(f"Printer {old.printer.name!r} is inactive.", code="printer_inactive")
+    return queue_document(session, old.printer, document_from_dict(old.document), actor,
+                          kind=old.kind)
+
+
+def jobs_query(*, printer_id: int | None = None, status: str | None = None) -> Select:
+    stmt = select(PrintJob).order_by(PrintJob.id.desc())
+    if printer_id is not None:
+        stmt = stmt.where(PrintJob.printer_id == printer_id)
+    if status is not None:
+        stmt = stmt.where(PrintJob.status == status)
+    return stmt
+
+
+def _error_text(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
+
+
+def run_print_job(print_job_id: int) -> None:
+    """The ``devices.print`` job: render the stored document for the printer and send it.
+
+    Nothing is held open while the printer is slow: the job is marked ``printing``
+    in a short transaction of its own, the bytes go out with no transaction open,
+    and a failure is recorded in another one, so it stays on the print job when the
+    outbox rolls the attempt back and schedules a retry. ``done`` commits with the
+    outbox row.
+    """
+    from plugins.devices.render import render_escpos
+    from plugins.devices.transports import send
+    runtime = current_runtime()
+    with runtime.unit_of_work() as s:
+        job = s.get(PrintJob, print_job_id)
+        if job is None:
+            raise LookupError(f"print job {print_job_id} does not exist")
+        if job.status == "done":
+            return  # handed over twice after it printed: never print twice
+        job.status = "printing"
+        job.attempts += 1
+        attempt = job.attempts
+        printer = job.printer
+        uri, profile, columns, encoding = printer.uri, printer.profile, printer.columns, printer.encoding
+        document = job.document
+    try:
+        data = render_escpos(document_from_dict(document), profile=profile, columns=columns,
+                             encoding=encoding)
+        target = parse_uri(uri)
+        send(target, data, job_id=print_job_id, base_dir=runtime.config.instance_path)
+    except Exception as exc:
+        with runtime.unit_of_work() as s:
+            job = s.get(PrintJob, print_job_id)
+            job.status = "failed" if attempt > PRINT_RETRIES else "queued"
+            job.last_error = _error_text(exc)
+        raise
+    job = current_session().get(PrintJob, print_job_id)
+    job.status = "done"
+    job.printed_at = utcnow()
+    job.last_error = None
+    job.output = data if target.scheme == "dummy" else None
+

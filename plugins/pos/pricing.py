@@ -1,0 +1,122 @@
+"""Money at the till: one rounding rule, applied once per line.
+
+**The rule.** Every amount is rounded half-up to cents (``core.to_money``), once, on
+the line:
+
+* prices exclude tax (the default, US style)::
+
+      net   = round(quantity × unit_price − discount)
+      tax   = round(net × rate / 100)
+      total = net + tax
+
+* prices include tax (core setting ``prices_include_tax``, VAT style)::
+
+      total = round(quantity × unit_price − discount)
+      tax   = round(total × rate / (100 + rate))
+      net   = total − tax
+
+A sale's subtotal, tax and total are the plain sums of its lines' ``net``, ``tax``
+and ``total`` — never recomputed from a sum — so totals always equal the sum of the
+lines, and ``total = subtotal + tax`` on every line and every sale.
+
+Returns take back a share of a line: ``returned_share`` gives the units' share of
+each amount, and the last units returned take whatever is left, so a line returned
+in several goes refunds exactly what it cost.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Sequence
+
+from core import to_money
+
+HUNDRED = Decimal(100)
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    net: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def line_amounts(quantity: Decimal, unit_price: Decimal, discount: Decimal, tax_rate: Decimal,
+                 *, prices_include_tax: bool) -> LineAmounts:
+    """A line's net, tax and total by the rule above."""
+    gross = to_money(Decimal(quantity) * Decimal(unit_price) - Decimal(discount))
+    rate = Decimal(tax_rate)
+    if prices_include_tax:
+        tax = to_money(gross * rate / (HUNDRED + rate)) if rate else ZERO
+        return LineAmounts(net=gross - tax, tax=tax, total=gross)
+    tax = to_money(gross * rate / HUNDRED) if rate else ZERO
+    return LineAmounts(net=gross, tax=tax, total=gross + tax)
+
+
+def sum_lines(lines: Iterable[LineAmounts]) -> Totals:
+    subtotal = tax = total = ZERO
+    for ln in lines:
+        subtotal += ln.net
+        tax += ln.tax
+        total += ln.total
+    return Totals(subtotal=subtotal, tax=tax, total=total)
+
+
+def discount_percent(discount: Decimal, quantity: Decimal, unit_price: Decimal) -> Decimal:
+    """``discount`` as a percentage of the line before discount (0 for a free line)."""
+    gross = Decimal(quantity) * Decimal(unit_price)
+    if gross <= 0:
+        return Decimal(0)
+    return (Decimal(discount) * HUNDRED / gross).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+
+
+def discount_from_percent(percent: Decimal, quantity: Decimal, unit_price: Decimal) -> Decimal:
+    return to_money(Decimal(quantity) * Decimal(unit_price) * Decimal(percent) / HUNDRED)
+
+
+def returned_share(line: LineAmounts, sold: Decimal, already: Decimal, quantity: Decimal,
+                   already_amounts: LineAmounts) -> LineAmounts:
+    """The amounts refunded for ``quantity`` more units of a line of ``sold`` units of
+    which ``already`` were returned for ``already_amounts``. Positive figures."""
+    if already + quantity == sold:   # the last units take what is left: exact in total
+        return LineAmounts(net=line.net - already_amounts.net, tax=line.tax - already_amounts.tax,
+                           total=line.total - already_amounts.total)
+    share = Decimal(quantity) / Decimal(sold)
+    total = to_money(line.total * share)
+    tax = to_money(line.tax * share)
+    return LineAmounts(net=total - tax, tax=tax, total=total)
+
+
+@dataclass(frozen=True)
+class Tendered:
+    paid: Decimal
+    change_due: Decimal
+
+
+def settle(total: Decimal, payments: Sequence[tuple[str, Decimal]]) -> Tendered:
+    """What was paid and the change due, or ``ValueError`` with the reason.
+
+    Payments must cover the total; only cash gives change, and never more change
+    than the cash handed over. A sale whose total is negative (a deposit larger than
+    the work) pays the difference out in cash as change.
+    """
+    paid = sum((Decimal(a) for _m, a in payments), ZERO)
+    cash = sum((Decimal(a) for m, a in payments if m == "cash"), ZERO)
+    if paid < total:
+        raise ValueError(f"The payments ({paid}) are short of the total ({total}) "
+                         f"by {total - paid}.")
+    over = paid - total
+    if total < 0:
+        return Tendered(paid=paid, change_due=over)
+    if over > cash:
+        raise ValueError(f"The payments exceed the total by {over}; only cash gives change "
+                         f"and {cash} was tendered in cash.")
+    return Tendered(paid=paid, change_due=over)

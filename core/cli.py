@@ -75,6 +75,17 @@ def init(ctx: click.Context) -> None:
                f"(branches: {', '.join(labels)}).")
 
 
+def load_demo_data(rt: Any, session: Any, actor: Any) -> None:
+    """Call every enabled plugin's ``load_demo_data`` in dependency order (core
+    first), so a plugin's demo records can build on those of what it requires."""
+    impls = rt.hook.load_demo_data.get_hookimpls()
+    for plugin in rt.plugins.names:
+        for impl in impls:
+            if impl.plugin_name == plugin:
+                args = {"session": session, "actor": actor}
+                impl.function(**{k: args[k] for k in impl.argnames})
+
+
 @main.command()
 @click.option("--admin-password", envvar="COUNTERDESK_DEMO_PASSWORD", default=None,
               help="Password for the demo users (default: generated and printed).")
@@ -101,11 +112,7 @@ def demo(ctx: click.Context, admin_password: str | None) -> None:
                             password_method=rt.config.password_method, hook=rt.hook)
                 created.append(username)
         admin = s.scalar(select(User).where(User.username == "admin"))
-        for plugin in rt.plugins.names:
-            for impl in rt.hook.load_demo_data.get_hookimpls():
-                if impl.plugin_name == plugin:
-                    args = {"session": s, "actor": admin}
-                    impl.function(**{k: args[k] for k in impl.argnames})
+        load_demo_data(rt, s, admin)
     cred_file.write_text(f"password {password}\n")
     os.chmod(cred_file, 0o600)
     click.echo("Demo data loaded." + (f" Created users: {', '.join(created)}." if created else ""))

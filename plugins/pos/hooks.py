@@ -134,3 +134,17 @@ def customer_timeline(session: Any, customer: Any, actor: Any) -> list[TimelineE
                           detail=", ".join(ln.description for ln in s.lines[:5]),
                           url=f"/pos/sales/{s.id}", source="pos", extra={"sale_id": s.id})
             for s in sales]
+
+
+@hookimpl
+def load_demo_data(session: Any, actor: Any) -> None:
+    """A register at each store location (printing on the default printer), so the
+    demo's till can be opened straight away. Idempotent."""
+    from core import Location
+    from plugins.pos.models import Register
+    if session.scalar(select(Register.id).limit(1)) is not None:
+        return
+    stores = session.scalars(select(Location).where(Location.kind == "store").order_by(Location.id))
+    for n, location in enumerate(stores, start=1):
+        services.create_register(session, actor, {"name": f"Counter {n}", "location_id": location.id,
+                                                  "printer_id": None})

@@ -34,3 +34,19 @@ def test_app_without_pos(app_factory: Any, monkeypatch: pytest.MonkeyPatch) -> N
     assert rt.hook.ring_up(session=None, actor=None, pos_session_id=1, customer_id=None, lines=[],
                            payments=[], ticket_id=None, note="") is None
     assert "/pos/" not in client.get("/", headers=headers).get_data(as_text=True)
+
+
+def test_the_demo_shop_has_a_register_ready_at_the_store(runtime, api):
+    from sqlalchemy import select
+
+    from core import Location
+    from core.cli import load_demo_data
+    from core.models import User
+    from plugins.pos.models import Register
+    for _ in range(2):  # idempotent
+        with runtime.unit_of_work() as s:
+            load_demo_data(runtime, s, s.scalar(select(User).where(User.username == "root")))
+    with runtime.unit_of_work(write=False) as s:
+        registers = s.scalars(select(Register)).all()
+        assert [r.name for r in registers] == ["Counter 1"]
+        assert s.get(Location, registers[0].location_id).kind == "store"

@@ -267,3 +267,15 @@ def idempotency_store(resp: Response) -> None:
     row.status_code = resp.status_code
     row.response_body = resp.get_data(as_text=True)
     row.response_headers = {k: v for k, v in resp.headers.items() if k.lower() == "location"}
+
+
+def handler_body(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The function an ``endpoint`` declaration wraps, without its parsing, permission
+    declaration and rendering: called with already-loaded ``args``/``data`` it returns
+    model objects or a :class:`Page`, never a Response. The web screens call it so that
+    a listing's filters and an admin rule are written once, in the API handler; the
+    screen's own route still declares and checks its permission."""
+    body = getattr(view, "__wrapped__", None)
+    if body is None or not hasattr(view, "_cd_endpoint"):
+        raise TypeError(f"{view!r} is not an endpoint-declared API view")
+    return body

@@ -18,6 +18,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
+from core.rest import handler_body
 from core.auth import require
 from core.errors import DomainError, Invalid
 from core.records import api as json_api
@@ -40,12 +41,6 @@ TIMELINE_ARGS = {"page": 1, "per_page": 200}
 
 
 # ------------------------------------------------------------------ helpers
-
-def _body(handler: Any) -> Any:
-    """The body of a JSON API handler without its parsing and rendering: the screens
-    list and filter exactly as the API does."""
-    return handler.__wrapped__
-
 
 def _submitted(form: Mapping[str, Any]) -> dict[str, str]:
     """A form as a plain dict; the last value wins (a checkbox follows its hidden
@@ -159,7 +154,7 @@ def _product_by_code(code: str, field: str = "product") -> Product:
 
 
 def _timeline(handler: Any, **path: Any) -> list[Any]:
-    return list(_body(handler)(args=TIMELINE_ARGS, **path).items)
+    return list(handler_body(handler)(args=TIMELINE_ARGS, **path).items)
 
 
 # ---------------------------------------------------------------- customers
@@ -178,7 +173,7 @@ def _customer_form(customer: Customer | None, form: Mapping[str, Any],
 @require("core.customers.view")
 def customers() -> Any:
     args = load(CustomerListArgs, request.args)
-    page = _body(json_api.list_customers)(args=args)
+    page = handler_body(json_api.list_customers)(args=args)
     return render_template("records/customers.html", page=page, q=args["q"] or "")
 
 
@@ -270,7 +265,7 @@ def _vendor_form(vendor: Vendor | None, form: Mapping[str, Any]) -> str:
 @require("core.vendors.view")
 def vendors() -> Any:
     args = load(VendorListArgs, request.args)
-    page = _body(json_api.list_vendors)(args=args)
+    page = handler_body(json_api.list_vendors)(args=args)
     return render_template("records/vendors.html", page=page, q=args["q"] or "",
                            kind=args["kind"] or "", kinds=VENDOR_KINDS)
 
@@ -335,7 +330,7 @@ def _product_form_context(product: Product | None) -> dict[str, Any]:
 @require("core.products.view")
 def products() -> Any:
     args = load(ProductListArgs, request.args)
-    page = _body(json_api.list_products)(args=args)
+    page = handler_body(json_api.list_products)(args=args)
     return render_template("records/products.html", page=page, q=args["q"] or "",
                            kind=args["kind"] or "", kinds=PRODUCT_KINDS,
                            vendors=_names(Vendor, {p.vendor_id for p in page.items}))
@@ -365,9 +360,9 @@ def create_product() -> Any:
 @require("core.products.view")
 def product(product_id: int) -> Any:
     p = catalog.get_product(g.session, product_id)
-    levels = _body(json_api.list_stock)(args={"product_id": p.id, "location_id": None,
+    levels = handler_body(json_api.list_stock)(args={"product_id": p.id, "location_id": None,
                                                   "page": 1, "per_page": 200}).items
-    moves = _body(json_api.list_moves)(args={"product_id": p.id, "item_id": None,
+    moves = handler_body(json_api.list_moves)(args={"product_id": p.id, "item_id": None,
                                                  "location_id": None, "page": 1,
                                                  "per_page": 25}).items
     units = g.session.scalars(select(Item).where(Item.product_id == p.id)
@@ -407,7 +402,7 @@ def _item_form_context(item: Item | None) -> dict[str, Any]:
 @require("core.items.view")
 def units() -> Any:
     args = load(ItemListArgs, request.args)
-    page = _body(json_api.list_items)(args=args)
+    page = handler_body(json_api.list_items)(args=args)
     filters = {k: v for k, v in args.items() if k not in ("page", "per_page") and v is not None}
     return render_template("records/items.html", page=page, args=args, filters=filters,
                            statuses=ITEM_STATUSES, locations=_locations(),
@@ -473,8 +468,8 @@ def _split_serials(raw: str) -> list[str]:
 def _stock_page(form: Mapping[str, Any] | None = None, errors: dict | None = None,
                 status: int = 200) -> Any:
     args = load(StockArgs, request.args)
-    page = _body(json_api.list_stock)(args=args)
-    moves = _body(json_api.list_moves)(args={
+    page = handler_body(json_api.list_stock)(args=args)
+    moves = handler_body(json_api.list_moves)(args={
         "product_id": args["product_id"], "location_id": args["location_id"], "item_id": None,
         "page": 1, "per_page": 20}).items
     product_ids = {lv.product_id for lv in page.items} | {m.product_id for m in moves}

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, sessi
 from flask_login import login_user, logout_user
 from werkzeug.datastructures import MultiDict
 
+from core.rest import handler_body
 from core import api
 from core import audit as audit_log
 from core import reports as report_service
@@ -74,13 +75,6 @@ def home() -> Any:
 
 # ------------------------------------------------------------------ helpers
 
-def _api(handler: Any) -> Any:
-    """The body of a JSON API handler, without its JSON parsing and rendering: where the
-    kernel keeps a piece of admin logic in the API module, the screens call that same
-    code rather than a copy of it."""
-    return handler.__wrapped__
-
-
 def _refused(exc: DomainError) -> None:
     """A service refused a form: undo whatever it wrote, so the page shows what is
     stored, and say why in a flash (field messages go next to their inputs)."""
@@ -106,7 +100,7 @@ def search() -> Any:
 @web.get("/reports")
 @require("core.reports.view")
 def reports() -> Any:
-    return render_template("core/reports.html", reports=_api(api.list_reports)()["items"])
+    return render_template("core/reports.html", reports=handler_body(api.list_reports)()["items"])
 
 
 @web.get("/reports/<string:name>")
@@ -137,8 +131,8 @@ def report(name: str) -> Any:
 
 def _users_page(status: int = 200, errors: dict | None = None, form: Any = None) -> Any:
     args = load(UserListArgs, request.args)
-    page = _api(api.list_users)(args=args)
-    roles = _api(api.list_roles)()
+    page = handler_body(api.list_users)(args=args)
+    roles = handler_body(api.list_roles)()
     body = render_template("core/users.html", page=page, q=args["q"] or "", roles=roles,
                            errors=errors or {}, form=form or MultiDict())
     return body, status
@@ -154,7 +148,7 @@ def users() -> Any:
 @require("core.users.manage")
 def create_user() -> Any:
     try:
-        user = _api(api.create_user)(data=load(UserCreateSchema, request.form, lists=("roles",)))
+        user = handler_body(api.create_user)(data=load(UserCreateSchema, request.form, lists=("roles",)))
     except DomainError as exc:
         _refused(exc)
         return _users_page(exc.status, exc.fields, request.form)
@@ -165,8 +159,8 @@ def create_user() -> Any:
 @web.get("/admin/users/<int:user_id>")
 @require("core.users.view")
 def user(user_id: int) -> Any:
-    return render_template("core/user.html", user=_api(api.get_user)(user_id=user_id),
-                           roles=_api(api.list_roles)(), errors={})
+    return render_template("core/user.html", user=handler_body(api.get_user)(user_id=user_id),
+                           roles=handler_body(api.list_roles)(), errors={})
 
 
 @web.post("/admin/users/<int:user_id>")
@@ -176,11 +170,11 @@ def update_user(user_id: int) -> Any:
         data = load(UserUpdateSchema, request.form, lists=("roles",))
         if request.form.get("roles_shown") and "roles" not in data:
             data["roles"] = []   # every role box unticked
-        _api(api.update_user)(user_id=user_id, data=data)
+        handler_body(api.update_user)(user_id=user_id, data=data)
     except DomainError as exc:
         _refused(exc)
-        return render_template("core/user.html", user=_api(api.get_user)(user_id=user_id),
-                               roles=_api(api.list_roles)(), errors=exc.fields), exc.status
+        return render_template("core/user.html", user=handler_body(api.get_user)(user_id=user_id),
+                               roles=handler_body(api.list_roles)(), errors=exc.fields), exc.status
     flash("Saved.", "success")
     return redirect(url_for("web.user", user_id=user_id))
 
@@ -192,7 +186,7 @@ def _roles_page(status: int = 200, errors: dict | None = None) -> Any:
     permissions = sorted(reg.permissions.values(),
                          key=lambda p: (reg.permission_owner[p.name] != "core",
                                         reg.permission_owner[p.name], p.name))
-    body = render_template("core/roles.html", roles=_api(api.list_roles)(), permissions=permissions,
+    body = render_template("core/roles.html", roles=handler_body(api.list_roles)(), permissions=permissions,
                            owner=reg.permission_owner, errors=errors or {})
     return body, status
 
@@ -220,7 +214,7 @@ def set_role_permissions(name: str) -> Any:
 @require("core.roles.manage")
 def create_role() -> Any:
     try:
-        role = _api(api.create_role)(data=load(RoleCreateSchema, request.form, lists=("permissions",)))
+        role = handler_body(api.create_role)(data=load(RoleCreateSchema, request.form, lists=("permissions",)))
     except DomainError as exc:
         _refused(exc)
         return _roles_page(exc.status, exc.fields)
@@ -273,7 +267,7 @@ def audit() -> Any:
     args = load(AuditListArgs, request.args)
     verification = audit_log.verify(g.session) if request.args.get("verify") else None
     filters = {k: v for k, v in args.items() if k not in ("page", "per_page") and v is not None}
-    return render_template("core/audit.html", page=_api(api.list_audit)(args=args), args=args,
+    return render_template("core/audit.html", page=handler_body(api.list_audit)(args=args), args=args,
                            filters=filters, verification=verification)
 
 
@@ -282,7 +276,7 @@ def audit() -> Any:
 @web.get("/admin/plugins")
 @require("core.plugins.view")
 def plugins() -> Any:
-    return render_template("core/plugins.html", plugins=_api(api.list_plugins)())
+    return render_template("core/plugins.html", plugins=handler_body(api.list_plugins)())
 
 
 # -------------------------------------------------------------------- jobs
@@ -291,12 +285,12 @@ def plugins() -> Any:
 @require("core.jobs.view")
 def jobs() -> Any:
     args = load(JobListArgs, request.args)
-    return render_template("core/jobs.html", page=_api(api.list_jobs)(args=args), args=args)
+    return render_template("core/jobs.html", page=handler_body(api.list_jobs)(args=args), args=args)
 
 
 @web.post("/admin/jobs/<int:job_id>/retry")
 @require("core.jobs.manage")
 def retry_job(job_id: int) -> Any:
-    _api(api.retry_job)(job_id=job_id)
+    handler_body(api.retry_job)(job_id=job_id)
     flash(f"Job {job_id} will be tried again.", "success")
     return redirect(url_for("web.jobs"))

@@ -1,0 +1,1104 @@
+"""The service desk's domain logic: plain functions taking the session (the unit of
+work) and the actor, raising the kernel's domain errors. No Flask here.
+
+Money: every charged line is rounded once (``to_money``, half-up to cents) when it is
+recorded; totals are sums of stored lines. Covered warranty work is stored with its
+list amount and charged at zero.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import re
+import secrets
+from decimal import Decimal
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import case, column, func, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from core import (ChargeLine, Conflict, Coverage, DomainError, Invalid, NotFound,
+                  ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges,
+                  audit, consume_reservation, current_runtime, get_setting, release_reservation,
+                  reserve_stock, to_money, utcnow)
+from plugins.repairs import records
+from plugins.repairs.models import (HOLD_REASONS, OPEN_STATUSES, STATUSES, Estimate, Labor, Note,
+                                    Part, Pickup, PublicAttempt, StatusChange, TechMonth, Ticket,
+                                    TicketUnit)
+
+ZERO = Decimal("0.00")
+RESERVATION_TYPE = "repairs.ticket"
+
+# ---------------------------------------------------------------- workflow table
+# Every move a ticket may make. Anything else is a 409 (code "impossible_transition").
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"diagnosing", "awaiting_approval", "in_repair", "at_vendor",
+                           "on_hold", "cancelled"}),
+    "diagnosing": frozenset({"awaiting_approval", "awaiting_parts", "in_repair", "at_vendor",
+                             "ready", "on_hold", "cancelled"}),
+    "awaiting_approval": frozenset({"diagnosing", "awaiting_parts", "in_repair", "ready",
+                                    "on_hold", "cancelled"}),
+    "awaiting_parts": frozenset({"in_repair", "awaiting_approval", "on_hold", "cancelled"}),
+    "in_repair": frozenset({"awaiting_parts", "awaiting_approval", "at_vendor", "ready",
+                            "on_hold", "diagnosing"}),
+    "at_vendor": frozenset({"in_repair", "awaiting_approval", "ready", "on_hold"}),
+    "ready": frozenset({"collected", "in_repair"}),
+    "on_hold": frozenset({"received", "diagnosing", "awaiting_approval", "awaiting_parts",
+                          "in_repair", "at_vendor", "ready", "cancelled"}),
+    "collected": frozenset(),
+    "cancelled": frozenset(),
+}
+
+STATUS_WORDS = {
+    "received": "We have your item and it is waiting for a technician.",
+    "diagnosing": "A technician is looking into the problem.",
+    "awaiting_approval": "We need your approval of the estimate before we go on.",
+    "awaiting_parts": "We are waiting for parts.",
+    "in_repair": "Your item is being repaired.",
+    "at_vendor": "Your item is with a specialist repair centre.",
+    "ready": "Your item is ready to collect.",
+    "collected": "Collected. Thank you!",
+    "on_hold": "Your repair is on hold.",
+    "cancelled": "This repair was cancelled.",
+}
+STATUS_LABELS = {s: s.replace("_", " ").capitalize() for s in STATUSES}
+HOLD_WORDS = {"parts": "waiting for parts", "escalated": "referred to a senior technician",
+              "customer_decision": "waiting for your decision"}
+
+NUMBER_RE = re.compile(r"^\s*R?-?\s*0*(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def _hook() -> Any:
+    return current_runtime().hook
+
+
+def _month(at: dt.datetime | dt.date) -> str:
+    return f"{at.year:04d}-{at.month:02d}"
+
+
+def format_number(ticket_id: int) -> str:
+    return f"R-{ticket_id:06d}"
+
+
+def parse_number(raw: str) -> str | None:
+    """``R-000123``, ``r123``, ``123`` → ``R-000123``; None when it is not a number."""
+    m = NUMBER_RE.match(raw or "")
+    return format_number(int(m.group(1))) if m else None
+
+
+# ---------------------------------------------------------------- settings
+
+def labour_rate(session: Session) -> Decimal:
+    return to_money(get_setting("repairs", "labour_rate", session))
+
+
+def comeback_days(session: Session) -> int:
+    return int(get_setting("repairs", "comeback_days", session))
+
+
+def status_url(session: Session, ticket: Ticket) -> str:
+    base = (get_setting("repairs", "status_base_url", session) or "").rstrip("/")
+    return f"{base}/repairs/status/{ticket.number}?t={ticket.status_token}"
+
+
+# ---------------------------------------------------------------- look-ups
+
+def get_ticket(session: Session, ticket_id: Any, *, lock: bool = False) -> Ticket:
+    ticket = None
+    if isinstance(ticket_id, int) and 0 < ticket_id < 2**63:
+        stmt = select(Ticket).where(Ticket.id == ticket_id)
+        ticket = session.scalar(stmt.with_for_update() if lock else stmt)
+    if ticket is None:
+        raise NotFound(f"No repair ticket {ticket_id}.", code="ticket_not_found")
+    return ticket
+
+
+def ticket_units(session: Session, ticket: Ticket) -> list[TicketUnit]:
+    return list(session.scalars(select(TicketUnit).where(TicketUnit.ticket_id == ticket.id)
+                                .order_by(TicketUnit.id)))
+
+
+def _user_exists(session: Session, user_id: int) -> bool:
+    return bool(records.user_names(session, {user_id}))
+
+
+# ---------------------------------------------------------------- intake
+
+def _check_customer(session: Session, customer_id: int) -> Any:
+    c = records.customer(session, customer_id)
+    if c is None:
+        raise Invalid(f"No customer {customer_id}.", fields={"customer_id": ["Unknown customer."]})
+    if c.merged_into_id is not None:
+        raise Invalid(f"Customer {customer_id} was merged into {c.merged_into_id}.",
+                      fields={"customer_id": [f"Merged into {c.merged_into_id}."]})
+    return c
+
+
+def _intake_unit(session: Session, actor: Any, customer_id: int, spec: dict[str, Any],
+                 where: str) -> TicketUnit:
+    """One unit from ``{item_id}``, ``{product_id, serial}`` or ``{item_description}``."""
+    if spec.get("item_id") is not None:
+        row = records.item(session, spec["item_id"])
+        if row is None:
+            raise Invalid(f"No unit {spec['item_id']}.", fields={where: ["Unknown unit."]})
+        if row.status == "in_stock":
+            raise Conflict(f"Unit {row.serial} is in the shop's stock, not a customer's.",
+                           fields={where: ["In stock."]}, code="unit_in_stock")
+        return TicketUnit(item_id=row.id, product_id=row.product_id, serial=row.serial,
+                          description=row.product_name)
+    if spec.get("product_id") is not None or spec.get("serial"):
+        if spec.get("product_id") is None or not (spec.get("serial") or "").strip():
+            raise Invalid("A unit by serial needs both product_id and serial.",
+                          fields={where: ["Give product_id and serial together."]})
+        item_id = records.register_customer_unit(session, actor, product_id=spec["product_id"],
+                                                  serial=spec["serial"], owner_id=customer_id)
+        row = records.item(session, item_id)
+        return TicketUnit(item_id=row.id, product_id=row.product_id, serial=row.serial,
+                          description=row.product_name)
+    description = (spec.get("item_description") or "").strip()
+    if not description:
+        raise Invalid("Say which unit: item_id, product_id and serial, or item_description.",
+                      fields={where: ["Required."]})
+    return TicketUnit(description=description)
+
+
+def _coverage_of(session: Session, item_id: int, on: dt.date) -> Coverage | None:
+    answer = _hook().resolve_coverage(session=session, item_id=item_id, on=on)
+    return answer if isinstance(answer, Coverage) and answer.covered else None
+
+
+def _last_repair_of(session: Session, item_id: int, since: dt.datetime) -> Ticket | None:
+    return session.scalar(
+        select(Ticket).join(TicketUnit, TicketUnit.ticket_id == Ticket.id)
+        .where(TicketUnit.item_id == item_id, Ticket.status == "collected",
+               TicketUnit.released_at >= since)
+        .order_by(TicketUnit.released_at.desc()).limit(1))
+
+
+def _rollup(session: Session, technician_id: int | None, month: str, kind: str,
+            **deltas: Any) -> None:
+    """Add ``deltas`` to one row of ``repairs_tech_month`` (created on first use), in
+    one conditional UPDATE so concurrent writers never lose a count."""
+    key = dict(technician_id=technician_id or 0, month=month, product_kind=kind or "other")
+    values = {k: getattr(TechMonth, k) + v for k, v in deltas.items()}
+    result = session.execute(update(TechMonth).where(
+        *(getattr(TechMonth, k) == v for k, v in key.items())).values(**values))
+    if result.rowcount == 0:
+        row = TechMonth(**key, completed=0, labor_minutes=0, estimated_minutes=0,
+                        turnaround_seconds=0, comebacks=0, labor_revenue=ZERO, parts_revenue=ZERO)
+        for k, v in deltas.items():
+            setattr(row, k, v)
+        session.add(row)
+        session.flush()
+
+
+def create_ticket(session: Session, actor: Any, data: dict[str, Any]) -> Ticket:
+    """Open a ticket: customer, units, the customer's words, what was left with it,
+    a promised date, an optional estimate (the amount they agreed to at the counter)
+    and deposit. Calls ``ticket_created``."""
+    customer = _check_customer(session, data["customer_id"])
+    specs = list(data.get("units") or [])
+    top = {k: data.get(k) for k in ("item_id", "product_id", "serial", "item_description")
+           if data.get(k) not in (None, "")}
+    if top:
+        specs.insert(0, top)
+    if not specs:
+        raise Invalid("Say which unit is left: item_id, product_id and serial, or item_description.",
+                      fields={"units": ["At least one unit."]})
+    if len(specs) > 20:
+        raise Invalid("At most 20 units on one ticket.", fields={"units": ["Too many."]})
+    units = [_intake_unit(session, actor, customer.id, spec, f"units.{i}" if spec is not top else
+                          "item_id") for i, spec in enumerate(specs)]
+    item_ids = [u.item_id for u in units if u.item_id is not None]
+    if len(set(item_ids)) != len(item_ids):
+        raise Invalid("The same unit is listed twice.", fields={"units": ["Duplicate unit."]})
+    busy = session.scalar(select(Ticket.number).join(TicketUnit, TicketUnit.ticket_id == Ticket.id)
+                          .where(TicketUnit.item_id.in_(item_ids or [-1]),
+                                 TicketUnit.released_at.is_(None),
+                                 Ticket.status.in_(OPEN_STATUSES)).limit(1))
+    if busy is not None:
+        raise Conflict(f"That unit is already in for repair on {busy}.",
+                       fields={"units": [f"Open on {busy}."]}, code="unit_already_in_service")
+    now = utcnow()
+    today = now.date()
+    kinds = []
+    for u in units:
+        if u.product_id is not None:
+            p = records.product(session, u.product_id)
+            kinds.append(p.kind if p else "")
+    ticket = Ticket(
+        customer_id=customer.id, status="received", problem=data["problem"].strip(),
+        instructions=(data.get("instructions") or "").strip(),
+        accessories=(data.get("accessories") or "").strip(),
+        condition=(data.get("condition") or "").strip(), rush=bool(data.get("rush")),
+        priority=data.get("priority") or 0, promised_for=data.get("promised_for"),
+        technician_id=None, status_token=secrets.token_urlsafe(18), deposit=ZERO,
+        customer_name=customer.name, product_kind=(kinds[0] if kinds else "") or "other",
+        units_text=" ".join(f"{u.description} {u.serial}".strip() for u in units),
+        opened_at=now, opened_month=_month(now), status_changed_at=now,
+        created_by_id=actor.id if actor else None)
+    if data.get("technician_id") is not None:
+        _check_technician(session, data["technician_id"])
+        ticket.technician_id = data["technician_id"]
+    session.add(ticket)
+    session.flush()
+    ticket.number = format_number(ticket.id)   # the id is unique, so is the number
+    window = now - dt.timedelta(days=comeback_days(session))
+    for u in units:
+        u.ticket_id = ticket.id
+        if u.item_id is not None:
+            cov = _coverage_of(session, u.item_id, today)
+            if cov is not None:
+                u.coverage = cov.coverage or "parts_and_labor"
+                u.coverage_note = (cov.plan or cov.reason or "")[:200]
+            earlier = _last_repair_of(session, u.item_id, window)
+            if earlier is not None and ticket.comeback_of_id is None:
+                ticket.comeback_of_id = earlier.id
+        session.add(u)
+    session.add(StatusChange(ticket_id=ticket.id, from_status=None, to_status="received",
+                             actor_id=actor.id if actor else None, at=now, note="intake"))
+    session.flush()
+    if ticket.comeback_of_id is not None:
+        earlier = session.get(Ticket, ticket.comeback_of_id)
+        if earlier.completed_month:
+            _rollup(session, earlier.technician_id, earlier.completed_month,
+                    earlier.product_kind, comebacks=1)
+    if data.get("estimate") is not None:
+        amount = to_money(data["estimate"])
+        session.add(Estimate(ticket_id=ticket.id, amount=amount, status="approved",
+                             note="agreed at drop-off", requested_by_id=actor.id if actor else None,
+                             requested_at=now, decided_at=now, decided_via="drop_off",
+                             decided_by_id=actor.id if actor else None))
+    if data.get("deposit"):
+        _take_deposit(session, actor, ticket, data["deposit"])
+    audit.record(session, "repairs.ticket.created", actor=actor, record_type="ticket",
+                 record_id=ticket.id, after={"number": ticket.number, "customer_id": customer.id,
+                                             "units": [u.item_id or u.description for u in units],
+                                             "deposit": str(ticket.deposit)})
+    session.flush()
+    _hook().ticket_created(session=session, ticket=ticket, actor=actor)
+    return ticket
+
+
+def _take_deposit(session: Session, actor: Any, ticket: Ticket, deposit: dict[str, Any]) -> None:
+    amount = to_money(deposit["amount"])
+    if amount <= 0:
+        return
+    method = deposit.get("method") or "cash"
+    reference = (deposit.get("reference") or "").strip()
+    sale = None
+    if deposit.get("pos_session_id") is not None:
+        sale = _hook().ring_up(
+            session=session, actor=actor, pos_session_id=deposit["pos_session_id"],
+            customer_id=ticket.customer_id,
+            lines=[ChargeLine(description=f"Deposit on repair {ticket.number}",
+                              quantity=Decimal("1"), unit_price=amount, kind="deposit")],
+            payments=[(method, amount)], ticket_id=ticket.id, note=f"deposit {ticket.number}")
+    ticket.deposit, ticket.deposit_method = amount, method
+    if isinstance(sale, SaleInfo):
+        ticket.deposit_sale_id, ticket.deposit_reference = sale.id, sale.number
+    else:
+        ticket.deposit_reference = reference or f"{method} at intake"
+    audit.record(session, "repairs.deposit.taken", actor=actor, record_type="ticket",
+                 record_id=ticket.id, after={"amount": str(amount), "method": method,
+                                             "reference": ticket.deposit_reference,
+                                             "sale_id": ticket.deposit_sale_id})
+
+
+EDITABLE = ("problem", "instructions", "accessories", "condition", "rush", "priority",
+            "promised_for")
+
+
+def update_ticket(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any]) -> Ticket:
+    if ticket.status in ("collected", "cancelled"):
+        raise Conflict(f"Ticket {ticket.number} is {ticket.status}.", code="ticket_closed")
+    before, after = {}, {}
+    for name in EDITABLE:
+        if name in data and getattr(ticket, name) != data[name]:
+            before[name], after[name] = getattr(ticket, name), data[name]
+            setattr(ticket, name, data[name].strip() if isinstance(data[name], str) else data[name])
+    if after:
+        audit.record(session, "repairs.ticket.updated", actor=actor, record_type="ticket",
+                     record_id=ticket.id, before=before, after=after)
+    session.flush()
+    return ticket
+
+
+# ---------------------------------------------------------------- workflow
+
+def _check_technician(session: Session, user_id: int) -> None:
+    if not _user_exists(session, user_id):
+        raise Invalid(f"No user {user_id}.", fields={"technician_id": ["Unknown user."]})
+
+
+def assign(session: Session, actor: Any, ticket: Ticket, technician_id: int | None) -> Ticket:
+    if ticket.status in ("collected", "cancelled"):
+        raise Conflict(f"Ticket {ticket.number} is {ticket.status}.", code="ticket_closed")
+    if technician_id is not None:
+        _check_technician(session, technician_id)
+    before = ticket.technician_id
+    ticket.technician_id = technician_id
+    audit.record(session, "repairs.ticket.assigned", actor=actor, record_type="ticket",
+                 record_id=ticket.id, before={"technician_id": before},
+                 after={"technician_id": technician_id})
+    session.flush()
+    return ticket
+
+
+def pending_estimate(session: Session, ticket: Ticket) -> Estimate | None:
+    return session.scalar(select(Estimate).where(Estimate.ticket_id == ticket.id,
+                                                 Estimate.status == "pending")
+                          .order_by(Estimate.id.desc()).limit(1))
+
+
+def approved_limit(session: Session, ticket: Ticket) -> Decimal | None:
+    """What the customer last agreed to pay (None: nothing approved yet)."""
+    return session.scalar(select(Estimate.amount).where(Estimate.ticket_id == ticket.id,
+                                                        Estimate.status == "approved")
+                          .order_by(Estimate.id.desc()).limit(1))
+
+
+def transition(session: Session, actor: Any, ticket: Ticket, to: str, *, note: str = "",
+               reason: str | None = None, _system: bool = False) -> Ticket:
+    """Move ``ticket`` to status ``to`` if the workflow table allows it (else 409),
+    stamping who and when. Calls ``ticket_status_changed`` (and ``ticket_ready``)."""
+    old = ticket.status
+    if to not in STATUSES:
+        raise Invalid(f"Unknown status {to!r}.", fields={"to": [f"One of: {', '.join(STATUSES)}."]})
+    if to not in TRANSITIONS[old]:
+        raise Conflict(f"A ticket cannot go from {old} to {to}.",
+                       fields={"to": [f"Allowed from {old}: {', '.join(sorted(TRANSITIONS[old])) or 'none'}."]},
+                       code="impossible_transition")
+    if to == "on_hold":
+        if reason not in HOLD_REASONS:
+            raise Invalid("Say why the ticket is on hold.",
+                          fields={"reason": [f"One of: {', '.join(HOLD_REASONS)}."]})
+    elif reason is not None and reason != "":
+        raise Invalid("A reason is given only for on_hold.", fields={"reason": ["Only for on_hold."]})
+    if to == "collected" and not _system:
+        raise Conflict("A ticket is collected through checkout.", code="use_checkout",
+                       fields={"to": ["Use POST /repairs/tickets/{id}/checkout."]})
+    if old == "awaiting_approval" and to in ("in_repair", "awaiting_parts") and \
+            pending_estimate(session, ticket) is not None:
+        raise Conflict("The estimate is still waiting for the customer's approval.",
+                       code="approval_pending")
+    now = utcnow()
+    ticket.status, ticket.status_changed_at = to, now
+    ticket.hold_reason = reason if to == "on_hold" else None
+    session.add(StatusChange(ticket_id=ticket.id, from_status=old, to_status=to,
+                             reason=reason or "", note=note or "",
+                             actor_id=actor.id if actor else None, at=now))
+    if to == "cancelled":
+        _release_parts(session, actor, ticket)
+        for est in session.scalars(select(Estimate).where(Estimate.ticket_id == ticket.id,
+                                                          Estimate.status == "pending")):
+            est.status = "superseded"
+    if to == "ready":
+        ticket.ready_at = now
+        if ticket.completed_month is None:
+            _count_completion(session, ticket, now)
+    session.flush()
+    _hook().ticket_status_changed(session=session, ticket=ticket, old=old, new=to, actor=actor)
+    if to == "ready":
+        _hook().ticket_ready(session=session, ticket=ticket, actor=actor)
+    return ticket
+
+
+def _count_completion(session: Session, ticket: Ticket, at: dt.datetime) -> None:
+    ticket.completed_month = _month(at)
+    minutes = session.scalar(select(func.coalesce(func.sum(Labor.minutes), 0))
+                             .where(Labor.ticket_id == ticket.id)) or 0
+    estimated = session.scalar(select(Estimate.labor_minutes).where(
+        Estimate.ticket_id == ticket.id, Estimate.status.in_(("approved", "pending")))
+        .order_by(Estimate.id.desc()).limit(1)) or 0
+    opened = ticket.opened_at if ticket.opened_at.tzinfo else ticket.opened_at.replace(tzinfo=dt.timezone.utc)
+    _rollup(session, ticket.technician_id, ticket.completed_month, ticket.product_kind,
+            completed=1, labor_minutes=int(minutes), estimated_minutes=int(estimated),
+            turnaround_seconds=int((at - opened).total_seconds()))
+
+
+def _require_open(ticket: Ticket) -> None:
+    if ticket.status in ("collected", "cancelled"):
+        raise Conflict(f"Ticket {ticket.number} is {ticket.status}.", code="ticket_closed")
+
+
+# ---------------------------------------------------------------- notes and work
+
+def add_note(session: Session, actor: Any, ticket: Ticket, body: str, visibility: str) -> Note:
+    note = Note(ticket_id=ticket.id, body=body.strip(), visibility=visibility,
+                author_id=actor.id if actor else None, at=utcnow())
+    session.add(note)
+    session.flush()
+    return note
+
+
+def _unit_for(session: Session, ticket: Ticket, unit_id: int | None) -> TicketUnit:
+    units = ticket_units(session, ticket)
+    if unit_id is None:
+        open_units = [u for u in units if u.released_at is None]
+        return (open_units or units)[0]
+    for u in units:
+        if u.id == unit_id:
+            if u.released_at is not None:
+                raise Conflict("That unit was already collected.", code="unit_released")
+            return u
+    raise Invalid(f"Unit {unit_id} is not on this ticket.", fields={"unit_id": ["Not on this ticket."]})
+
+
+def _covers(unit: TicketUnit, what: str) -> bool:
+    return unit.coverage in (what, "parts_and_labor")
+
+
+def work_total(session: Session, ticket: Ticket) -> Decimal:
+    """What the work recorded so far charges (parts not released, labour)."""
+    parts = session.scalar(select(func.coalesce(func.sum(Part.amount), 0)).where(
+        Part.ticket_id == ticket.id, Part.status != "released")) or 0
+    labor = session.scalar(select(func.coalesce(func.sum(Labor.amount), 0)).where(
+        Labor.ticket_id == ticket.id)) or 0
+    return to_money(Decimal(parts) + Decimal(labor))
+
+
+def _ask_again_if_over(session: Session, actor: Any, ticket: Ticket) -> None:
+    """Work beyond what the customer approved needs their approval again."""
+    limit = approved_limit(session, ticket)
+    total = work_total(session, ticket)
+    if limit is None or total <= limit or pending_estimate(session, ticket) is not None:
+        return
+    request_estimate(session, actor, ticket, note=f"The work now comes to {total}, more than the "
+                                                   f"{limit} approved.")
+
+
+def add_labor(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any]) -> Labor:
+    _require_open(ticket)
+    if ticket.status == "ready":
+        raise Conflict("The ticket is ready; move it back to in_repair to add work.",
+                       code="ticket_ready")
+    technician_id = data.get("technician_id") or (actor.id if actor else None)
+    if technician_id is not None:
+        _check_technician(session, technician_id)
+    unit = _unit_for(session, ticket, data.get("unit_id"))
+    rate = labour_rate(session)
+    minutes = int(data["minutes"])
+    list_amount = to_money(rate * minutes / Decimal(60))
+    covered = _covers(unit, "labor")
+    labor = Labor(ticket_id=ticket.id, unit_id=unit.id, technician_id=technician_id,
+                  minutes=minutes, description=data["description"].strip(), rate=rate,
+                  list_amount=list_amount, amount=ZERO if covered else list_amount,
+                  covered=covered, at=utcnow())
+    session.add(labor)
+    session.flush()
+    _ask_again_if_over(session, actor, ticket)
+    return labor
+
+
+def add_part(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any]) -> Part:
+    """A part from stock, reserved to the ticket; short stock → a ``to_order`` line
+    and the ``parts_short`` hook."""
+    _require_open(ticket)
+    if ticket.status == "ready":
+        raise Conflict("The ticket is ready; move it back to in_repair to add parts.",
+                       code="ticket_ready")
+    product = records.product(session, data["product_id"])
+    if product is None:
+        raise Invalid(f"No product {data['product_id']}.", fields={"product_id": ["Unknown product."]})
+    if product.kind == "service":
+        raise Invalid("A service is not a part; record labour instead.",
+                      fields={"product_id": ["Services have no stock."]})
+    quantity = int(data["quantity"])
+    serial = (data.get("serial") or "").strip() or None
+    if product.serialized and quantity != 1:
+        raise Invalid("A serialized part is added one unit at a time.",
+                      fields={"quantity": ["Must be 1 for a serialized part."]})
+    if product.serialized and serial is None:
+        raise Invalid("Give the serial of the part.", fields={"serial": ["Required."]})
+    unit = _unit_for(session, ticket, data.get("unit_id"))
+    location_id = data.get("location_id") or records.default_location_id(session)
+    price = to_money(data["unit_price"]) if data.get("unit_price") is not None else to_money(product.price)
+    list_amount = to_money(price * quantity)
+    covered = _covers(unit, "parts")
+    part = Part(ticket_id=ticket.id, unit_id=unit.id, product_id=product.id,
+                location_id=location_id, quantity=quantity, serial=serial,
+                description=product.name, unit_price=price, tax_rate=product.tax_rate,
+                list_amount=list_amount, amount=ZERO if covered else list_amount,
+                covered=covered, status="to_order", added_by_id=actor.id if actor else None,
+                at=utcnow())
+    session.add(part)
+    session.flush()
+    if location_id is not None and _try_reserve(session, actor, ticket, part):
+        pass
+    else:
+        _hook().parts_short(session=session, ticket_id=ticket.id, product_id=product.id,
+                            quantity=Decimal(quantity), actor=actor)
+    session.flush()
+    _ask_again_if_over(session, actor, ticket)
+    return part
+
+
+def _try_reserve(session: Session, actor: Any, ticket: Ticket, part: Part) -> bool:
+    """Reserve the part's stock in a savepoint; False (nothing written) when short."""
+    try:
+        with session.begin_nested():
+            res = reserve_stock(session, actor, product_id=part.product_id,
+                                location_id=part.location_id, quantity=part.quantity,
+                                reference_type=RESERVATION_TYPE, reference_id=ticket.id,
+                                note=f"{ticket.number}: {part.description}")
+    except Conflict:
+        return False
+    part.reservation_id, part.status = res.id, "reserved"
+    return True
+
+
+def remove_part(session: Session, actor: Any, ticket: Ticket, part_id: int) -> Part:
+    _require_open(ticket)
+    part = session.get(Part, part_id) if isinstance(part_id, int) else None
+    if part is None or part.ticket_id != ticket.id:
+        raise NotFound(f"No part {part_id} on this ticket.", code="part_not_found")
+    if part.status in ("consumed", "released") or part.pickup_id is not None:
+        raise Conflict(f"That part is already {part.status}.", code="part_closed")
+    if part.status == "reserved" and part.reservation_id is not None:
+        release_reservation(session, actor, part.reservation_id)
+    part.status = "released"
+    audit.record(session, "repairs.part.removed", actor=actor, record_type="ticket",
+                 record_id=ticket.id, after={"part_id": part.id, "product_id": part.product_id,
+                                             "quantity": part.quantity})
+    session.flush()
+    return part
+
+
+def _release_parts(session: Session, actor: Any, ticket: Ticket) -> None:
+    for part in session.scalars(select(Part).where(Part.ticket_id == ticket.id,
+                                                   Part.status.in_(("reserved", "to_order")))):
+        if part.status == "reserved" and part.reservation_id is not None and \
+                records.reservation_status(session, part.reservation_id) == "active":
+            release_reservation(session, actor, part.reservation_id)
+        part.status = "released"
+
+
+# ---------------------------------------------------------------- estimates
+
+def request_estimate(session: Session, actor: Any, ticket: Ticket, *,
+                     amount: Any = None, note: str = "") -> Estimate:
+    """Quote the customer: parts and labour recorded (or ``amount``). Supersedes a
+    pending estimate, moves the ticket to ``awaiting_approval`` and calls
+    ``estimate_requested``."""
+    _require_open(ticket)
+    if ticket.status == "ready":
+        raise Conflict("The ticket is ready; there is nothing left to approve.", code="ticket_ready")
+    parts = to_money(session.scalar(select(func.coalesce(func.sum(Part.amount), 0)).where(
+        Part.ticket_id == ticket.id, Part.status != "released")) or 0)
+    labor = to_money(session.scalar(select(func.coalesce(func.sum(Labor.amount), 0)).where(
+        Labor.ticket_id == ticket.id)) or 0)
+    minutes = int(session.scalar(select(func.coalesce(func.sum(Labor.minutes), 0)).where(
+        Labor.ticket_id == ticket.id)) or 0)
+    total = to_money(amount) if amount is not None else to_money(parts + labor)
+    for est in session.scalars(select(Estimate).where(Estimate.ticket_id == ticket.id,
+                                                      Estimate.status == "pending")):
+        est.status = "superseded"
+    est = Estimate(ticket_id=ticket.id, amount=total, parts_amount=parts, labor_amount=labor,
+                   labor_minutes=minutes, note=note or "", status="pending",
+                   requested_by_id=actor.id if actor else None, requested_at=utcnow())
+    session.add(est)
+    session.flush()
+    if ticket.status != "awaiting_approval":
+        transition(session, actor, ticket, "awaiting_approval", note="estimate sent")
+    _hook().estimate_requested(session=session, ticket=ticket, amount=total, actor=actor)
+    return est
+
+
+def decide_estimate(session: Session, actor: Any, ticket: Ticket, *, approved: bool, via: str,
+                    note: str = "") -> Estimate:
+    """Record the customer's yes or no (staff: how it came; the status link: ``via
+    = "status_link"``). Approved: work goes on (``awaiting_parts`` when a part is
+    on order); declined: on hold for the customer's decision."""
+    est = pending_estimate(session, ticket)
+    if est is None:
+        raise Conflict("No estimate is waiting for approval.", code="no_pending_estimate")
+    est.status = "approved" if approved else "declined"
+    est.decided_at, est.decided_via = utcnow(), via
+    est.decided_by_id = actor.id if actor else None
+    est.decision_note = note or ""
+    audit.record(session, f"repairs.estimate.{est.status}", actor=actor, record_type="ticket",
+                 record_id=ticket.id, after={"estimate_id": est.id, "amount": str(est.amount),
+                                             "via": via, "note": note or None})
+    session.flush()
+    if ticket.status == "awaiting_approval":
+        if approved:
+            waiting = session.scalar(select(func.count()).select_from(Part).where(
+                Part.ticket_id == ticket.id, Part.status == "to_order"))
+            transition(session, actor, ticket, "awaiting_parts" if waiting else "in_repair",
+                       note=f"estimate approved ({via})")
+        else:
+            transition(session, actor, ticket, "on_hold", reason="customer_decision",
+                       note=f"estimate declined ({via})")
+    return est
+
+
+# ---------------------------------------------------------------- charges and pickup
+
+def _tax(amount: Decimal, rate: Decimal) -> Decimal:
+    return to_money(amount * Decimal(rate) / Decimal(100))
+
+
+def _open_work(session: Session, ticket: Ticket, unit_ids: set[int] | None,
+               final: bool) -> tuple[list[Part], list[Labor]]:
+    """Parts and labour not yet charged, for the units being released (plus work on
+    no particular unit when this release is the last)."""
+    def mine(unit_id: int | None) -> bool:
+        return unit_ids is None or unit_id in unit_ids or (unit_id is None and final)
+    parts = [p for p in session.scalars(select(Part).where(
+        Part.ticket_id == ticket.id, Part.pickup_id.is_(None), Part.status != "released")
+        .order_by(Part.id)) if mine(p.unit_id)]
+    labor = [lab for lab in session.scalars(select(Labor).where(
+        Labor.ticket_id == ticket.id, Labor.pickup_id.is_(None)).order_by(Labor.id))
+        if mine(lab.unit_id)]
+    return parts, labor
+
+
+def _deposit_left(session: Session, ticket: Ticket) -> Decimal:
+    used = session.scalar(select(func.coalesce(func.sum(Pickup.deposit_applied), 0))
+                          .where(Pickup.ticket_id == ticket.id)) or 0
+    return to_money(ticket.deposit - Decimal(used))
+
+
+def _charge_lines(session: Session, parts: Sequence[Part], labor: Sequence[Labor]) -> list[ChargeLine]:
+    labour_tax = Decimal(get_setting("repairs", "labour_tax_rate", session))
+    lines = [ChargeLine(description=p.description, quantity=Decimal(p.quantity),
+                        unit_price=ZERO if p.covered else p.unit_price, tax_rate=Decimal(p.tax_rate),
+                        kind="part", product_id=p.product_id, serial=p.serial,
+                        reservation_id=p.reservation_id if p.status == "reserved" else None,
+                        covered=p.covered)
+             for p in parts]
+    lines += [ChargeLine(description=f"Labour: {lab.description} ({lab.minutes} min)",
+                         quantity=Decimal("1"), unit_price=lab.amount, tax_rate=labour_tax,
+                         kind="labor", covered=lab.covered)
+              for lab in labor]
+    return lines
+
+
+def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> TicketCharges:
+    """What releasing ``unit_ids`` (None: every unit still here) charges, less what is
+    left of the deposit."""
+    remaining = {u.id for u in ticket_units(session, ticket) if u.released_at is None}
+    final = unit_ids is None or remaining <= unit_ids
+    parts, labor = _open_work(session, ticket, unit_ids, final)
+    lines = _charge_lines(session, parts, labor)
+    total = sum((to_money(ln.unit_price * ln.quantity) for ln in lines), ZERO)
+    deposit = min(_deposit_left(session, ticket), total) if not final else _deposit_left(session, ticket)
+    return TicketCharges(ticket_id=ticket.id, number=ticket.number, customer_id=ticket.customer_id,
+                         lines=tuple(lines), deposit=deposit)
+
+
+def resolve_charges(session: Session, ticket_id: int) -> TicketCharges | None:
+    """For the till (``resolve_ticket_charges``): None unless a ready ticket."""
+    ticket = session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
+    if ticket is None or ticket.status != "ready":
+        return None
+    return ticket_charges(session, ticket)
+
+
+def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any]) -> Pickup:
+    """Hand units back. With ``pos_session_id`` the charges (less the deposit) are rung
+    up on the till through ``ring_up``; otherwise (or when pos is disabled) the pickup
+    and the payment reference are recorded here. The ticket is ``collected`` once its
+    last unit is released."""
+    if ticket.status != "ready":
+        raise Conflict(f"Ticket {ticket.number} is {ticket.status}, not ready.",
+                       code="ticket_not_ready")
+    units = ticket_units(session, ticket)
+    remaining = {u.id for u in units if u.released_at is None}
+    wanted = set(data.get("unit_ids") or remaining)
+    if not wanted <= remaining:
+        raise Invalid("Those units are not waiting on this ticket.",
+                      fields={"unit_ids": [f"Waiting: {sorted(remaining)}."]})
+    missing = session.scalar(select(func.count()).select_from(Part).where(
+        Part.ticket_id == ticket.id, Part.status == "to_order", Part.pickup_id.is_(None),
+        or_(Part.unit_id.in_(wanted), Part.unit_id.is_(None))))
+    if missing:
+        raise Conflict("A part is still on order for this ticket.", code="parts_on_order")
+    charges = ticket_charges(session, ticket, wanted)
+    total = sum((to_money(ln.unit_price * ln.quantity) for ln in charges.lines), ZERO)
+    tax = sum((_tax(to_money(ln.unit_price * ln.quantity), ln.tax_rate) for ln in charges.lines), ZERO)
+    if get_setting("core", "prices_include_tax", session):
+        tax = ZERO
+    deposit = min(charges.deposit, total + tax)
+    due = to_money(total + tax - deposit)
+    sale = None
+    if data.get("pos_session_id") is not None:
+        lines = list(charges.lines)
+        if deposit > 0:
+            lines.append(ChargeLine(description=f"Deposit paid ({ticket.number})",
+                                    quantity=Decimal("1"), unit_price=-deposit, kind="deposit"))
+        payments = [(p["method"], to_money(p["amount"])) for p in data.get("payments") or []]
+        if not payments and due > 0:
+            payments = [(data.get("payment_method") or "cash", due)]
+        session.info["repairs_checkout"] = {"ticket_id": ticket.id, "unit_ids": wanted}
+        try:
+            sale = _hook().ring_up(session=session, actor=actor,
+                                   pos_session_id=data["pos_session_id"],
+                                   customer_id=ticket.customer_id, lines=lines, payments=payments,
+                                   ticket_id=ticket.id, note=f"repair {ticket.number}")
+        finally:
+            session.info.pop("repairs_checkout", None)
+        if isinstance(sale, SaleInfo):
+            done = session.scalar(select(Pickup).where(Pickup.ticket_id == ticket.id,
+                                                       Pickup.sale_id == sale.id))
+            if done is not None:       # pos told us through sale_completed
+                return done
+    method = data.get("payment_method") or ("till" if sale else "cash")
+    reference = (data.get("payment_reference") or "").strip()
+    if sale is None and due > 0 and not reference and method != "cash":
+        raise Invalid("Record how the customer paid.",
+                      fields={"payment_reference": ["Required unless paid in cash."]})
+    return _record_pickup(session, actor, ticket, wanted, sale=sale if isinstance(sale, SaleInfo) else None,
+                          method=method, reference=reference)
+
+
+def _record_pickup(session: Session, actor: Any, ticket: Ticket, unit_ids: set[int], *,
+                   sale: SaleInfo | None, method: str, reference: str) -> Pickup:
+    units = ticket_units(session, ticket)
+    remaining = {u.id for u in units if u.released_at is None}
+    final = remaining <= unit_ids
+    parts, labor = _open_work(session, ticket, unit_ids, final)
+    total = to_money(sum((p.amount for p in parts), ZERO) + sum((lab.amount for lab in labor), ZERO))
+    deposit_left = _deposit_left(session, ticket)
+    deposit = deposit_left if final else min(deposit_left, total)
+    now = utcnow()
+    pickup = Pickup(ticket_id=ticket.id, at=now, actor_id=actor.id if actor else None,
+                    total=total, deposit_applied=deposit, amount_due=to_money(total - deposit),
+                    payment_method=method, payment_reference=reference or (sale.number if sale else ""),
+                    sale_id=sale.id if sale else None, sale_number=sale.number if sale else "")
+    session.add(pickup)
+    session.flush()
+    for p in parts:
+        p.pickup_id = pickup.id
+        if p.status == "reserved" and p.reservation_id is not None:
+            state = records.reservation_status(session, p.reservation_id)
+            if state == "active" and sale is None:
+                consume_reservation(session, actor, p.reservation_id,
+                                    reason=f"used on repair {ticket.number}",
+                                    serials=[p.serial] if p.serial else None)
+            p.status = "consumed"
+    for lab in labor:
+        lab.pickup_id = pickup.id
+    for u in units:
+        if u.id in unit_ids:
+            u.released_at, u.pickup_id = now, pickup.id
+    month = ticket.completed_month or _month(now)
+    _rollup(session, ticket.technician_id, month, ticket.product_kind,
+            labor_revenue=sum((lab.amount for lab in labor), ZERO),
+            parts_revenue=sum((p.amount for p in parts), ZERO))
+    audit.record(session, "repairs.ticket.pickup", actor=actor, record_type="ticket",
+                 record_id=ticket.id, after={"pickup_id": pickup.id, "units": sorted(unit_ids),
+                                             "total": str(total), "deposit_applied": str(deposit),
+                                             "method": method, "reference": pickup.payment_reference,
+                                             "sale_id": pickup.sale_id})
+    if final:
+        ticket.collected_at = now
+        transition(session, actor, ticket, "collected", note="picked up", _system=True)
+    session.flush()
+    return pickup
+
+
+def consume_after_sale(session: Session, actor: Any, pickup: Pickup) -> None:
+    """After the till's sale: reservations it did not consume are consumed here."""
+    ticket = session.get(Ticket, pickup.ticket_id)
+    for p in session.scalars(select(Part).where(Part.pickup_id == pickup.id,
+                                                Part.reservation_id.is_not(None))):
+        if records.reservation_status(session, p.reservation_id) == "active":
+            consume_reservation(session, actor, p.reservation_id,
+                                reason=f"used on repair {ticket.number}",
+                                serials=[p.serial] if p.serial else None)
+
+
+def sale_completed(session: Session, sale: SaleInfo, actor: Any) -> None:
+    """The till sold a ticket's work (``sale.ticket_id``): record the pickup. A sale
+    of the deposit alone is noted on the ticket."""
+    if sale.ticket_id is None or sale.kind != "sale":
+        return
+    ticket = session.get(Ticket, sale.ticket_id)
+    if ticket is None:
+        return
+    if sale.lines and all(line.kind == "deposit" for line in sale.lines):
+        if ticket.deposit_sale_id is None:
+            ticket.deposit_sale_id = sale.id
+        return
+    if ticket.status != "ready":
+        raise Conflict(f"Ticket {ticket.number} is {ticket.status}, not ready for pickup.",
+                       code="ticket_not_ready")
+    context = session.info.get("repairs_checkout") or {}
+    if context.get("ticket_id") == ticket.id:
+        unit_ids = set(context["unit_ids"])
+    else:
+        unit_ids = {u.id for u in ticket_units(session, ticket) if u.released_at is None}
+    _record_pickup(session, actor, ticket, unit_ids, sale=sale, method="till", reference=sale.number)
+
+
+# ---------------------------------------------------------------- customer's view
+
+class TooManyGuesses(DomainError):
+    """Too many wrong status links; wait and try again."""
+    status = 429
+    code = "too_many_requests"
+
+
+def check_public_throttle(session: Session, ip: str, number: str, *, window: int = 900,
+                          max_ip: int = 20, max_number: int = 10) -> None:
+    since = utcnow() - dt.timedelta(seconds=window)
+    base = select(func.count()).select_from(PublicAttempt).where(
+        PublicAttempt.at >= since, PublicAttempt.success.is_(False))
+    if session.scalar(base.where(PublicAttempt.ip == ip)) >= max_ip or \
+            session.scalar(base.where(PublicAttempt.number == number)) >= max_number:
+        raise TooManyGuesses("Too many wrong status links. Wait a few minutes and try again.",
+                             headers={"Retry-After": str(window)})
+
+
+def record_public_failure(session: Session, ip: str, number: str) -> None:
+    session.add(PublicAttempt(ip=ip[:64], number=number[:40], success=False, at=utcnow()))
+
+
+def ticket_for_link(session: Session, number: str, token: str | None) -> Ticket | None:
+    """The ticket whose number and secret token both match, else None (the caller
+    answers 404 for either mistake). Compared in constant time."""
+    normal = parse_number(number)
+    ticket = session.scalar(select(Ticket).where(Ticket.number == normal)) if normal else None
+    expected = ticket.status_token if ticket else "x" * 24
+    if not hmac.compare_digest(expected.encode(), (token or "").encode()[:200]):
+        return None
+    return ticket
+
+
+def public_view(session: Session, ticket: Ticket) -> dict[str, Any]:
+    """What the customer sees: nothing personal beyond the ticket's own progress."""
+    notes = session.scalars(select(Note).where(Note.ticket_id == ticket.id,
+                                               Note.visibility == "customer").order_by(Note.at))
+    est = pending_estimate(session, ticket) if ticket.status == "awaiting_approval" else None
+    words = STATUS_WORDS[ticket.status]
+    if ticket.status == "on_hold" and ticket.hold_reason:
+        words = f"Your repair is on hold: {HOLD_WORDS[ticket.hold_reason]}."
+    return {
+        "number": ticket.number, "status": ticket.status, "label": STATUS_LABELS[ticket.status],
+        "description": words, "updated": ticket.status_changed_at,
+        "promised_for": ticket.promised_for,
+        "notes": [{"at": n.at, "body": n.body} for n in notes],
+        "estimate": None if est is None else {
+            "id": est.id, "amount": est.amount, "parts": est.parts_amount,
+            "labor": est.labor_amount, "note": est.note, "requested_at": est.requested_at},
+    }
+
+
+# ---------------------------------------------------------------- receipt
+
+def receipt_document(session: Session, ticket: Ticket) -> ReceiptDocument:
+    """The drop-off receipt: it ties the customer to the unit."""
+    customer = records.customer(session, ticket.customer_id)
+    url = status_url(session, ticket)
+    shop = [get_setting("core", "shop_name", session)]
+    shop += [ln for ln in (get_setting("core", "shop_address", session) or "").splitlines() if ln]
+    if get_setting("core", "shop_phone", session):
+        shop.append(get_setting("core", "shop_phone", session))
+    opened = ticket.opened_at
+    info = [("Ticket", ticket.number), ("Received", opened.strftime("%Y-%m-%d %H:%M")),
+            ("Customer", customer.name if customer else "")]
+    if customer is not None and customer.phone:
+        info.append(("Phone", customer.phone))
+    if ticket.promised_for:
+        info.append(("Promised for", ticket.promised_for.isoformat()))
+    if ticket.rush:
+        info.append(("Rush", "yes"))
+    lines = [ReceiptLine(description=u.description or "Unit", quantity="1", amount="",
+                         detail=f"Serial: {u.serial}" if u.serial else "")
+             for u in ticket_units(session, ticket)]
+    sections = [ReceiptSection("Problem", (ticket.problem,))]
+    if ticket.accessories:
+        sections.append(ReceiptSection("Accessories left", (ticket.accessories,)))
+    if ticket.condition:
+        sections.append(ReceiptSection("Condition", (ticket.condition,)))
+    limit = approved_limit(session, ticket)
+    totals = []
+    if limit is not None:
+        totals.append(("Estimate", f"{limit:.2f}"))
+    if ticket.deposit > 0:
+        totals.append(("Deposit paid", f"{ticket.deposit:.2f}"))
+        if ticket.deposit_reference:
+            info.append(("Deposit ref.", ticket.deposit_reference))
+    terms = get_setting("repairs", "receipt_terms", session) or ""
+    if terms:
+        sections.append(ReceiptSection("Terms", tuple(ln for ln in terms.splitlines() if ln.strip())))
+    sections.append(ReceiptSection("Follow your repair", (url,)))
+    return ReceiptDocument(header=tuple(s for s in shop if s), title="Repair drop-off receipt",
+                           info=tuple(info), lines=tuple(lines), totals=tuple(totals),
+                           sections=tuple(sections), barcode=ticket.number, qr=url,
+                           footer=("Keep this receipt: bring it to collect your item.",))
+
+
+def print_receipt(session: Session, actor: Any, ticket: Ticket, printer_id: int | None) -> int | None:
+    """The receipt through ``print_document`` (devices); None: nothing prints."""
+    return _hook().print_document(session=session, document=receipt_document(session, ticket),
+                                  printer_id=printer_id, actor=actor)
+
+
+# ---------------------------------------------------------------- search and lists
+
+FTS_TABLE = "repairs_ticket_fts"
+PG_TSV = ("to_tsvector('simple'::regconfig, coalesce(customer_name, '') || ' ' || "
+          "coalesce(units_text, '') || ' ' || coalesce(problem, ''))")
+_WORDS = re.compile(r"\w+")
+_PHONEISH = re.compile(r"^\+?[\d\s().\-/]{3,}$")
+
+
+def _word_ids_stmt(session: Session, words: list[str], limit: int | None) -> Any:
+    """Ticket ids whose customer name, units or problem hold every word (as a prefix):
+    FTS5 on SQLite (newest first: rowid order is native), the tsvector GIN index on
+    PostgreSQL (unranked while typing, like the kernel's search)."""
+    if session.get_bind().dialect.name == "sqlite":
+        match = " ".join(f'"{w}"*' for w in words)
+        sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m ORDER BY rowid DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return text(sql).bindparams(m=match).columns(column("rowid"))
+    tsq = " & ".join(f"'{w}':*" for w in words)
+    stmt = select(Ticket.id).where(
+        text(f"{PG_TSV} @@ to_tsquery('simple'::regconfig, :tsq)").bindparams(tsq=tsq))
+    return stmt.limit(limit) if limit else stmt
+
+
+def search_branches(session: Session, q: str, limit: int | None = None) -> tuple[list[Any], bool]:
+    """``(branches, exact)``: each branch is a select of ticket ids answered by one
+    index look-up; a ticket number is exact (and alone). The branches: customer phone
+    (B-tree on the kernel's ``phone_digits``), unit serial (``items.serial_norm``), and
+    words of the customer's name, the units (product, description, serial) and the
+    problem."""
+    q = q.strip()
+    number = parse_number(q) if q.upper().startswith("R") or q.isdigit() else None
+    if number is not None and not (q.isdigit() and len(q) >= 7):
+        exact = session.scalar(select(Ticket.id).where(Ticket.number == number))
+        if exact is not None:
+            return [select(Ticket.id).where(Ticket.id == exact)], True
+    branches: list[Any] = []
+    digits = re.sub(r"\D", "", q)
+    if digits and _PHONEISH.match(q) and len(digits) >= 3:
+        ids = records.customer_ids_by_phone(session, digits)
+        if ids:
+            stmt = select(Ticket.id).where(Ticket.customer_id.in_(ids)).order_by(Ticket.id.desc())
+            branches.append(stmt.limit(limit) if limit else stmt)
+    item_ids = records.item_ids_by_serial(session, q)
+    if item_ids:
+        stmt = select(TicketUnit.ticket_id).where(TicketUnit.item_id.in_(item_ids))
+        branches.append(stmt.limit(limit) if limit else stmt)
+    words = [w.lower() for w in _WORDS.findall(q)][:8]
+    if words and not (digits == q and len(digits) >= 7):
+        branches.append(_word_ids_stmt(session, words, limit))
+    return branches, False
+
+
+def search_condition(session: Session, q: str) -> tuple[Any, bool]:
+    """A condition on Ticket for ``GET /repairs/tickets?q=`` (the union of the branches)."""
+    branches, exact = search_branches(session, q)
+    if not branches:
+        return Ticket.id.is_(None), False
+    return or_(*(Ticket.id.in_(b) for b in branches)), exact
+
+
+def list_tickets_stmt(session: Session, args: dict[str, Any]) -> Any:
+    stmt = select(Ticket)
+    if args.get("q"):
+        cond, _exact = search_condition(session, args["q"])
+        stmt = stmt.where(cond)
+    if args.get("status"):
+        stmt = stmt.where(Ticket.status.in_(args["status"]))
+    if args.get("technician_id") is not None:
+        stmt = stmt.where(Ticket.technician_id == args["technician_id"])
+    if args.get("customer_id") is not None:
+        stmt = stmt.where(Ticket.customer_id == args["customer_id"])
+    return stmt.order_by(Ticket.id.desc())
+
+
+def search_tickets(session: Session, q: str, limit: int = 20) -> list[tuple[Ticket, bool]]:
+    """The search box's hot path: each branch is run on its own with ``limit`` (an
+    index look-up that stops early), then the tickets are read by id, newest first."""
+    branches, exact = search_branches(session, q, limit)
+    ids: set[int] = set()
+    for branch in branches:
+        ids.update(session.scalars(branch))
+        if len(ids) >= limit * 3:
+            break
+    if not ids:
+        return []
+    # Only the columns a result shows: loading whole tickets costs more than the look-ups.
+    rows = session.execute(select(Ticket.id, Ticket.number, Ticket.customer_name, Ticket.status,
+                                  Ticket.units_text).where(Ticket.id.in_(sorted(ids)))
+                           .order_by(Ticket.id.desc()).limit(limit))
+    return [(t, exact) for t in rows]
+
+
+def technician_queue(session: Session, technician_id: int | None) -> list[Ticket]:
+    """Open work for a technician: rush first, then priority, then promised date
+    (undated last), then oldest."""
+    working = tuple(s for s in OPEN_STATUSES if s != "ready")
+    stmt = select(Ticket).where(Ticket.status.in_(working))
+    stmt = stmt.where(Ticket.technician_id == technician_id) if technician_id is not None \
+        else stmt.where(Ticket.technician_id.is_(None))
+    return list(session.scalars(stmt.order_by(
+        Ticket.rush.desc(), Ticket.priority.desc(),
+        case((Ticket.promised_for.is_(None), 1), else_=0), Ticket.promised_for,
+        Ticket.opened_at).limit(500)))
+
+
+def board(session: Session) -> dict[str, list[Ticket]]:
+    out: dict[str, list[Ticket]] = {s: [] for s in OPEN_STATUSES}
+    for t in session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
+                             .order_by(Ticket.rush.desc(), Ticket.opened_at).limit(1000)):
+        out[t.status].append(t)
+    return out
+
+
+# ---------------------------------------------------------------- history
+
+def timeline(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
+    """Everything that happened to the ticket, oldest first (for the ticket page)."""
+    events: list[dict[str, Any]] = []
+    for c in session.scalars(select(StatusChange).where(StatusChange.ticket_id == ticket.id)):
+        title = f"{(c.from_status or 'new').replace('_', ' ')} → {c.to_status.replace('_', ' ')}"
+        if c.reason:
+            title += f" ({c.reason.replace('_', ' ')})"
+        events.append({"at": c.at, "kind": "status", "title": title, "detail": c.note,
+                       "actor_id": c.actor_id})
+    for n in session.scalars(select(Note).where(Note.ticket_id == ticket.id)):
+        events.append({"at": n.at, "kind": f"note_{n.visibility}", "title": f"Note ({n.visibility})",
+                       "detail": n.body, "actor_id": n.author_id})
+    for lab in session.scalars(select(Labor).where(Labor.ticket_id == ticket.id)):
+        events.append({"at": lab.at, "kind": "labor", "title": f"Labour {lab.minutes} min",
+                       "detail": lab.description, "actor_id": lab.technician_id})
+    for p in session.scalars(select(Part).where(Part.ticket_id == ticket.id)):
+        events.append({"at": p.at, "kind": "part", "title": f"Part {p.quantity} × {p.description}",
+                       "detail": p.status, "actor_id": p.added_by_id})
+    for e in session.scalars(select(Estimate).where(Estimate.ticket_id == ticket.id)):
+        events.append({"at": e.requested_at, "kind": "estimate", "title": f"Estimate {e.amount}",
+                       "detail": e.status + (f" via {e.decided_via}" if e.decided_via else ""),
+                       "actor_id": e.requested_by_id})
+    for pk in session.scalars(select(Pickup).where(Pickup.ticket_id == ticket.id)):
+        events.append({"at": pk.at, "kind": "pickup", "title": f"Picked up, {pk.amount_due} due",
+                       "detail": pk.payment_reference, "actor_id": pk.actor_id})
+    names = records.user_names(session, {e["actor_id"] for e in events if e["actor_id"]})
+    for e in events:
+        e["who"] = names.get(e["actor_id"], "")
+        if e["at"].tzinfo is None:
+            e["at"] = e["at"].replace(tzinfo=dt.timezone.utc)
+    events.sort(key=lambda e: e["at"])
+    return events
+
+
+def tickets_of_item(session: Session, item_id: int) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).join(TicketUnit, TicketUnit.ticket_id == Ticket.id)
+                                .where(TicketUnit.item_id == item_id).order_by(Ticket.id.desc())
+                                .limit(200)))
+
+
+def tickets_of_customer(session: Session, customer_id: int) -> list[Ticket]:
+    return list(session.scalars(select(Ticket).where(Ticket.customer_id == customer_id)
+                                .order_by(Ticket.id.desc()).limit(200)))
+
+
+def merge_customer(session: Session, into_id: int, merged_id: int, into_name: str) -> None:
+    session.execute(update(Ticket).where(Ticket.customer_id == merged_id)
+                    .values(customer_id=into_id, customer_name=into_name))

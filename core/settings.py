@@ -124,6 +124,7 @@ def update(session: Session, declared: dict[str, dict[str, Setting]], plugin: st
             row.value = after[key]
             row.updated_by = actor.id
     session.flush()
+    session.info.get(_CACHE, {}).pop(plugin, None)
     if before:
         audit.record(session, "settings.changed", actor=actor, record_type="settings",
                      record_id=plugin, before=before, after=after)
@@ -131,6 +132,9 @@ def update(session: Session, declared: dict[str, dict[str, Setting]], plugin: st
             hook.settings_changed(session=session, plugin=plugin, before=before, after=after,
                                   actor=actor)
     return values(session, declared, plugin)
+
+
+_CACHE = "counterdesk_settings"
 
 
 def get_setting(plugin: str, key: str, session: Session | None = None) -> Any:
@@ -142,5 +146,10 @@ def get_setting(plugin: str, key: str, session: Session | None = None) -> Any:
     if plugin not in declared or key not in declared[plugin]:
         raise KeyError(f"no setting {plugin}.{key}")
     s = session or current_session()
-    row = s.get(SettingValue, (plugin, key))
-    return from_json(declared[plugin][key], row.value if row else None)
+    # One query per plugin per unit of work: a sale reads several settings, most of
+    # them still at their defaults (no row), which would otherwise each cost a query.
+    cache = s.info.setdefault(_CACHE, {})
+    if plugin not in cache:
+        cache[plugin] = {row.key: row.value for row in s.scalars(
+            select(SettingValue).where(SettingValue.plugin == plugin))}
+    return from_json(declared[plugin][key], cache[plugin].get(key))

@@ -9,10 +9,11 @@ from core.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, N
 from core.jobs import enqueue
 from core.plugins import hookimpl
 from core.records.catalog import Product, find_product_by_code
-from core.records.items import Item, normalize_serial, update_item
-from core.records.parties import Customer
-from core.records.stock import (Location, consume_reservation, move_stock, release_reservation,
-                                reserve_stock)
+from core.models import User
+from core.records.items import Item, create_item, normalize_serial, update_item
+from core.records.parties import Customer, phone_digits
+from core.records.stock import (Location, Reservation, consume_reservation, move_stock,
+                                release_reservation, reserve_stock)
 from core.rest import Page, endpoint, page_schema, paginate
 from core.runtime import current as current_runtime
 from core.settings import get_setting
@@ -29,8 +30,8 @@ __all__ = [
     "SearchResult", "DashboardCard", "MigrationBranch", "TimelineEntry", "AttachmentTarget",
     "DomainError", "BadRequest", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict",
     "reserve_stock", "release_reservation", "consume_reservation", "move_stock",
-    "Product", "Item", "Customer", "Location", "find_product_by_code", "normalize_serial",
-    "update_item",
+    "Product", "Item", "Customer", "Location", "Reservation", "User", "find_product_by_code",
+    "normalize_serial", "phone_digits", "create_item", "update_item",
     "ReceiptDocument", "ReceiptLine", "ReceiptSection", "render_text", "render_html",
     "document_to_dict", "document_from_dict", "current_runtime",
     "ChargeLine", "TicketCharges", "SaleInfo", "SaleLineInfo", "Offer", "Coverage",

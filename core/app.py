@@ -63,7 +63,9 @@ def create_app(config: dict[str, Any] | Config | None = None, *,
     app.url_map.converters["int"] = IdConverter
     for plugin, bp in runtime.plugins.collect("register_blueprints"):
         app.register_blueprint(bp)
-    app.view_functions["static"].__dict__["_cd_permission"] = auth.PUBLIC
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static" or endpoint.endswith(".static"):   # static files: public assets
+            view.__dict__["_cd_permission"] = auth.PUBLIC
     check_routes_declared(app)
 
     app.before_request(_open_unit_of_work)

@@ -10,6 +10,8 @@ from core import document_from_dict, render_text
 from plugins.devices.models import JOB_KINDS, JOB_STATUSES
 
 _COLUMNS = validate.Range(min=8, max=96)
+# Ids fit the database's 64-bit integers: a larger number is a 422, never a 500.
+_ID = validate.Range(min=1, max=2**62)
 
 
 class PrinterCreateSchema(Schema):
@@ -25,7 +27,7 @@ class PrinterCreateSchema(Schema):
                              metadata={"description": "code page for text: auto (CP858, else CP437), "
                                        "CP437, CP850, CP858, CP1252 or ISO_8859-15"})
     active = fields.Boolean(load_default=True)
-    location_id = fields.Integer(load_default=None, allow_none=True)
+    location_id = fields.Integer(load_default=None, allow_none=True, validate=_ID)
 
 
 class PrinterUpdateSchema(Schema):
@@ -35,7 +37,7 @@ class PrinterUpdateSchema(Schema):
     columns = fields.Integer(allow_none=True, validate=_COLUMNS)
     encoding = fields.String(validate=validate.Length(min=1, max=20))
     active = fields.Boolean()
-    location_id = fields.Integer(allow_none=True)
+    location_id = fields.Integer(allow_none=True, validate=_ID)
 
 
 class PrinterSchema(Schema):
@@ -101,7 +103,7 @@ class PrintJobListArgs(Schema):
         unknown = EXCLUDE
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    printer_id = fields.Integer(load_default=None)
+    printer_id = fields.Integer(load_default=None, validate=_ID)
     status = fields.String(load_default=None, validate=validate.OneOf(JOB_STATUSES))
 
 

@@ -407,6 +407,7 @@ def _payments(payments: Iterable[tuple[str, Decimal]]) -> list[tuple[str, Decima
 def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int | None,
                   lines: Sequence[dict[str, Any]] = (), charge_lines: Sequence[ChargeLine] = (),
                   payments: Sequence[tuple[str, Decimal]], ticket_id: int | None = None,
+                  ticket_charged_by_caller: bool = False,
                   note: str = "", print_receipt: bool | None = None) -> Sale:
     """Ring up and complete a sale in the caller's unit of work.
 
@@ -426,7 +427,7 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     limit = Decimal(str(get_setting(PLUGIN, "discount_limit_percent", session)))
     charges = [_catalog_charge(session, actor, i, ln, limit) for i, ln in enumerate(lines)]
     charges += [_charge_from_line(session, len(charges) + i, ln) for i, ln in enumerate(charge_lines)]
-    if ticket_id is not None:
+    if ticket_id is not None and not ticket_charged_by_caller:
         charges += _ticket_charges(session, ticket_id)
     charges = _warranty_charges(session, charges, customer_id)
     if not charges:
@@ -534,12 +535,11 @@ def ring_up_charges(session: Any, actor: Any, *, shift_id: int, customer_id: int
                     lines: Sequence[ChargeLine], payments: Sequence[tuple[str, Decimal]],
                     ticket_id: int | None, note: str) -> SaleInfo:
     """The ``ring_up`` hook: another plugin's priced lines as a till sale."""
+    # The caller priced the ticket's lines itself; the sale still carries ticket_id so
+    # sale_completed implementers see which ticket it pays for.
     sale = complete_sale(session, actor, shift_id=shift_id, customer_id=customer_id,
-                         charge_lines=lines, payments=payments, ticket_id=None, note=note,
-                         print_receipt=None)
-    if ticket_id is not None:
-        sale.ticket_id = ticket_id
-        session.flush()
+                         charge_lines=lines, payments=payments, ticket_id=ticket_id,
+                         ticket_charged_by_caller=True, note=note, print_receipt=None)
     return sale_info(sale)
 
 

@@ -320,10 +320,11 @@ class PickupOut(Schema):
 class ChargeLineOut(Schema):
     description = fields.String(required=True)
     quantity = fields.Decimal(as_string=True, required=True)
-    unit_price = Money(minimum=None, required=True)
+    unit_price = Money(minimum=None, required=True, metadata={
+        "description": "The list price; a covered line is charged nothing."})
     tax_rate = fields.Decimal(as_string=True, required=True)
     kind = fields.String(required=True)
-    covered = fields.Boolean(required=True)
+    covered = fields.Boolean(required=True, metadata={"description": "Paid by a warranty."})
 
 
 class ChargesOut(Schema):

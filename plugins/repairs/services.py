@@ -145,7 +145,7 @@ def _intake_unit(session: Session, actor: Any, customer_id: int, spec: dict[str,
             raise Conflict(f"Unit {row.serial} is in the shop's stock, not a customer's.",
                            fields={where: ["In stock."]}, code="unit_in_stock")
         return TicketUnit(item_id=row.id, product_id=row.product_id, serial=row.serial,
-                          description=row.product_name)
+                          description=row.product.name)
     if spec.get("product_id") is not None or spec.get("serial"):
         if spec.get("product_id") is None or not (spec.get("serial") or "").strip():
             raise Invalid("A unit by serial needs both product_id and serial.",
@@ -154,7 +154,7 @@ def _intake_unit(session: Session, actor: Any, customer_id: int, spec: dict[str,
                                                   serial=spec["serial"], owner_id=customer_id)
         row = records.item(session, item_id)
         return TicketUnit(item_id=row.id, product_id=row.product_id, serial=row.serial,
-                          description=row.product_name)
+                          description=row.product.name)
     description = (spec.get("item_description") or "").strip()
     if not description:
         raise Invalid("Say which unit: item_id, product_id and serial, or item_description.",
@@ -661,18 +661,25 @@ def _deposit_left(session: Session, ticket: Ticket) -> Decimal:
 
 
 def _charge_lines(session: Session, parts: Sequence[Part], labor: Sequence[Labor]) -> list[ChargeLine]:
+    """The till's lines at list price; ``covered`` ones the till prices at zero
+    (``core.ChargeLine``), keeping the list price for the receipt."""
     labour_tax = Decimal(get_setting("repairs", "labour_tax_rate", session))
     lines = [ChargeLine(description=p.description, quantity=Decimal(p.quantity),
-                        unit_price=ZERO if p.covered else p.unit_price, tax_rate=Decimal(p.tax_rate),
+                        unit_price=p.unit_price, tax_rate=Decimal(p.tax_rate),
                         kind="part", product_id=p.product_id, serial=p.serial,
                         reservation_id=p.reservation_id if p.status == "reserved" else None,
                         covered=p.covered)
              for p in parts]
     lines += [ChargeLine(description=f"Labour: {lab.description} ({lab.minutes} min)",
-                         quantity=Decimal("1"), unit_price=lab.amount, tax_rate=labour_tax,
+                         quantity=Decimal("1"), unit_price=lab.list_amount, tax_rate=labour_tax,
                          kind="labor", covered=lab.covered)
               for lab in labor]
     return lines
+
+
+def _charged(line: ChargeLine) -> Decimal:
+    """What a line costs the customer: nothing when a warranty covers it."""
+    return ZERO if line.covered else to_money(line.unit_price * line.quantity)
 
 
 def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> TicketCharges:
@@ -682,7 +689,7 @@ def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None =
     final = unit_ids is None or remaining <= unit_ids
     parts, labor = _open_work(session, ticket, unit_ids, final)
     lines = _charge_lines(session, parts, labor)
-    total = sum((to_money(ln.unit_price * ln.quantity) for ln in lines), ZERO)
+    total = sum((_charged(ln) for ln in lines), ZERO)
     deposit = min(_deposit_left(session, ticket), total) if not final else _deposit_left(session, ticket)
     return TicketCharges(ticket_id=ticket.id, number=ticket.number, customer_id=ticket.customer_id,
                          lines=tuple(lines), deposit=deposit)
@@ -716,8 +723,8 @@ def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any])
     if missing:
         raise Conflict("A part is still on order for this ticket.", code="parts_on_order")
     charges = ticket_charges(session, ticket, wanted)
-    total = sum((to_money(ln.unit_price * ln.quantity) for ln in charges.lines), ZERO)
-    tax = sum((_tax(to_money(ln.unit_price * ln.quantity), ln.tax_rate) for ln in charges.lines), ZERO)
+    total = sum((_charged(ln) for ln in charges.lines), ZERO)
+    tax = sum((_tax(_charged(ln), ln.tax_rate) for ln in charges.lines), ZERO)
     if get_setting("core", "prices_include_tax", session):
         tax = ZERO
     deposit = min(charges.deposit, total + tax)

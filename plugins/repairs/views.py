@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from core import DomainError, Invalid, public, render_html, require
 from plugins.repairs import records, services
@@ -93,9 +92,7 @@ def intake() -> Any:
 
 
 def _serialized_products() -> list[Any]:
-    p = records.table("products")
-    return list(g.session.execute(select(p.c.id, p.c.sku, p.c.name).where(
-        p.c.serialized.is_(True), p.c.active.is_(True)).order_by(p.c.name).limit(500)))
+    return records.serialized_products(g.session)
 
 
 @pages.post("/intake")
@@ -156,18 +153,14 @@ def queue() -> Any:
 # ------------------------------------------------------------------ the ticket
 
 def _users() -> dict[int, str]:
-    u = records.table("users")
-    ids = set(g.session.scalars(select(u.c.id).where(u.c.active.is_(True)).limit(500)))
-    return records.user_names(g.session, ids)
+    return records.user_names(g.session, records.active_user_ids(g.session))
 
 
 @pages.get("/tickets/<int:ticket_id>")
 @require("repairs.ticket.view")
 def ticket(ticket_id: int) -> Any:
     t = services.get_ticket(g.session, ticket_id)
-    p = records.table("products")
-    parts = list(g.session.execute(select(p.c.id, p.c.sku, p.c.name, p.c.price).where(
-        p.c.kind == "part", p.c.active.is_(True)).order_by(p.c.name).limit(500)))
+    parts = records.part_products(g.session)
     customer = records.customer(g.session, t.customer_id)
     return render_template(
         "repairs/ticket.html", t=t, d=ticket_detail(g.session, t), customer=customer,

@@ -190,3 +190,36 @@ def test_users_created_through_api_are_audited(api, app):
         root = s.scalar(select(User).where(User.username == "root"))
     assert entry.after == {"username": "sam", "roles": ["technician"]}
     assert entry.actor_id == root.id
+
+
+def test_a_plugin_blueprints_static_files_are_public(app_factory, tmp_path):
+    """A plugin blueprint with a static folder starts (its ``<bp>.static`` route is
+    public, like the app's own) and serves its files to anyone, signed in or not."""
+    from flask import Blueprint
+
+    from core import hookimpl, require
+    from core.types import Manifest
+
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "shelf.css").write_text("body { color: teal; }\n", encoding="utf-8")
+    bp = Blueprint("shelf", __name__, url_prefix="/shelf", static_folder=str(static))
+    bp.add_url_rule("/", "index", require("core.users.manage")(lambda: "private"))
+
+    class Shelf:
+        manifest = Manifest("shelf", "1", "Shelf")
+
+        @hookimpl
+        def register_blueprints(self):
+            return [bp]
+    app = app_factory(plugins=(Shelf(),))
+    assert declared_permission(app.view_functions["shelf.static"]) == PUBLIC
+    client = app.test_client()
+    with app.test_request_context():
+        from flask import url_for
+        url = url_for("shelf.static", filename="shelf.css")
+    resp = client.get(url)
+    assert resp.status_code == 200 and b"color: teal" in resp.data
+    resp.close()
+    assert client.get("/shelf/").status_code == 302       # the blueprint's pages still need a login
+    assert client.get("/shelf/static/missing.css").status_code == 404

@@ -31,6 +31,7 @@ def test_create_and_read_a_printer(api: Any) -> None:
     ({"uri": "dummy:", "encoding": "UTF-8"}, "encoding"),
     ({"uri": "dummy:", "columns": 500}, "columns"),
     ({"uri": "dummy:", "location_id": 999}, "location_id"),
+    ({"uri": "dummy:", "location_id": 2**64}, "location_id"),
 ])
 def test_bad_printer_settings_are_422(api: Any, body: dict, field: str) -> None:
     resp = api.post("devices/printers", json={"name": "Bad", **body})
@@ -38,6 +39,16 @@ def test_bad_printer_settings_are_422(api: Any, body: dict, field: str) -> None:
     error = resp.get_json()["error"]
     assert field in error["fields"] and error["fields"][field]
     assert api.get("devices/printers").get_json() == []
+
+
+def test_ids_beyond_64_bits_are_422_not_500(api: Any, make_printer: Callable) -> None:
+    """The fuzzer's find: a huge id reached SQLite ("Python int too large")."""
+    printer = make_printer("dummy:")
+    for resp in (api.get(f"devices/jobs?printer_id={2**64}"),
+                 api.get(f"devices/jobs?printer_id={2**63}"),
+                 api.patch(f"devices/printers/{printer['id']}", json={"location_id": 2**64})):
+        assert resp.status_code == 422, resp.get_json()
+    assert api.get("devices/jobs?printer_id=1").status_code == 200
 
 
 def test_duplicate_name_is_409(api: Any, make_printer: Callable) -> None:

@@ -41,7 +41,7 @@ class FakeShop:
             from core import Conflict
             raise Conflict("The shift is closed.", code=self.ring_up_error)
         self.sales += 1
-        total = sum((ln.unit_price * ln.quantity for ln in lines), Decimal("0"))
+        total = sum((ln.unit_price * ln.quantity for ln in lines if not ln.covered), Decimal("0"))
         sale = SaleInfo(id=1000 + self.sales, number=f"S-{self.sales:06d}", kind="sale", at=None,
                         customer_id=customer_id, location_id=None, ticket_id=ticket_id,
                         lines=tuple(SaleLineInfo(line_id=i, description=ln.description,
@@ -166,7 +166,8 @@ def test_warranty_prices_covered_work_at_zero_and_pickup_rings_up(shop: Any) -> 
                                json={"pos_session_id": 9, "payments": [{"method": "card", "amount": "50.00"}]}), 201)
     ring = [c for n, c in fake.calls if n == "ring_up"][-1]
     kinds = [(ln.kind, ln.unit_price, ln.covered) for ln in ring["lines"]]
-    assert kinds == [("part", Decimal("0.00"), True), ("labor", Decimal("60.00"), False),
+    # a covered line carries its list price; the till prices it at zero (core.ChargeLine)
+    assert kinds == [("part", Decimal("35.00"), True), ("labor", Decimal("60.00"), False),
                      ("deposit", Decimal("-10.00"), False)]
     assert ring["lines"][0].reservation_id == p["reservation_id"]
     assert pk["sale_number"] == "S-000001" and pk["ticket_status"] == "collected"

@@ -85,13 +85,22 @@ def discount_from_percent(percent: Decimal, quantity: Decimal, unit_price: Decim
 def returned_share(line: LineAmounts, sold: Decimal, already: Decimal, quantity: Decimal,
                    already_amounts: LineAmounts) -> LineAmounts:
     """The amounts refunded for ``quantity`` more units of a line of ``sold`` units of
-    which ``already`` were returned for ``already_amounts``. Positive figures."""
-    if already + quantity == sold:   # the last units take what is left: exact in total
-        return LineAmounts(net=line.net - already_amounts.net, tax=line.tax - already_amounts.tax,
-                           total=line.total - already_amounts.total)
-    share = Decimal(quantity) / Decimal(sold)
-    total = to_money(line.total * share)
-    tax = to_money(line.tax * share)
+    which ``already`` were returned for ``already_amounts``. Positive figures.
+
+    Refunds are rounded cumulatively: after returning ``q`` units in all, the refunds
+    add up to ``round(line × q / sold)``. So several partial returns never refund more
+    than the line (rounding each part on its own could: 4 units at 0.02, returned one
+    by one, would refund 0.01 four times), no part is negative, and the last unit
+    brings the total to exactly the line.
+    """
+    returned = already + quantity
+    if returned == sold:
+        total, tax = line.total, line.tax
+    else:
+        ratio = Decimal(returned) / Decimal(sold)
+        total, tax = to_money(line.total * ratio), to_money(line.tax * ratio)
+    total -= already_amounts.total
+    tax -= already_amounts.tax
     return LineAmounts(net=total - tax, tax=tax, total=total)
 
 

@@ -83,3 +83,17 @@ def test_settle() -> None:
     with pytest.raises(ValueError, match="only cash gives change"):
         pricing.settle(Decimal("10.00"), [("card", Decimal("11.00"))])
     assert pricing.settle(Decimal("-5.00"), []).change_due == Decimal("5.00")
+
+
+def test_returning_cheap_units_one_by_one_never_refunds_more_than_the_line() -> None:
+    # 4 units for 0.02 in all: rounding each return on its own would refund 0.01 four times
+    whole = pricing.LineAmounts(Decimal("0.02"), Decimal("0.00"), Decimal("0.02"))
+    done = pricing.LineAmounts(Decimal("0.00"), Decimal("0.00"), Decimal("0.00"))
+    refunds = []
+    for already in range(4):
+        share = pricing.returned_share(whole, Decimal(4), Decimal(already), Decimal(1), done)
+        refunds.append(share.total)
+        done = pricing.LineAmounts(done.net + share.net, done.tax + share.tax, done.total + share.total)
+    # cumulative rounding: 0.005 → 0.01, 0.01 → 0.01, 0.015 → 0.02, then exact
+    assert refunds == [Decimal("0.01"), Decimal("0.00"), Decimal("0.01"), Decimal("0.00")]
+    assert sum(refunds) == Decimal("0.02") and min(refunds) >= 0

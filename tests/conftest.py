@@ -14,6 +14,16 @@ pytest_plugins = ["tests.services.postgres",
                   "tests.services.redis",
                   "tests.services.browser"]
 
+# CI runs property tests with a fixed seed, so a landing never depends on luck;
+# developers' runs keep exploring (and keep what they find in .hypothesis/).
+try:
+    from hypothesis import settings as _hypothesis_settings
+    _hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI", "").lower() == "true":
+        _hypothesis_settings.load_profile("ci")
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    pass
+
 # Fast hashing in tests only; test_auth checks the production default separately.
 TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"
 PASSWORD = "correct horse battery"

@@ -11,8 +11,8 @@ import hashlib
 import secrets
 from typing import Any, Callable, Iterable, TypeVar
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import audit
@@ -187,14 +187,27 @@ def issue_token(session: Session, user: User, *, name: str = "", ttl_days: int =
     return token, clear
 
 
+# The bearer-token check runs on every API request: one prebuilt statement (its cache
+# key computed once) reads the token's state with its user, and the user's roles and
+# their grants come in the same round trip (joined) rather than two selectin queries.
+_TOKEN_USER = (
+    select(User, ApiToken.revoked_at, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .options(joinedload(User.roles).joinedload(Role.grants))
+)
+
+
 def user_for_token(session: Session, clear: str) -> User | None:
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(clear)))
-    now = utcnow()
-    if token is None or token.revoked_at is not None or not token.user.active:
+    row = session.execute(_TOKEN_USER, {"token_hash": _token_hash(clear)}).unique().first()
+    if row is None:
         return None
-    if token.expires_at is not None and token.expires_at <= now:
+    user, revoked_at, expires_at = row
+    if revoked_at is not None or not user.active:
         return None
-    return token.user
+    if expires_at is not None and expires_at <= utcnow():
+        return None
+    return user
 
 
 def revoke_token(session: Session, token_id: int, actor: User, *, may_revoke_others: bool) -> ApiToken:

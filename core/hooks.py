@@ -140,17 +140,31 @@ def register_reports() -> list[Any]:
     return [audit_activity_report()]
 
 
+_users_search: dict[int, Any] = {}
+
+
+def _users_search_stmt(limit: int) -> Any:
+    """Prebuilt (it runs on every unified search): a prefix of the lower-cased username
+    or display name, as a bound parameter."""
+    stmt = _users_search.get(limit)
+    if stmt is None:
+        from sqlalchemy import bindparam
+        from core.models import User
+        pattern = bindparam("pattern")
+        stmt = _users_search[limit] = select(User).where(
+            func.lower(User.username).like(pattern, escape="\\")
+            | func.lower(User.display_name).like(pattern, escape="\\")).limit(limit)
+    return stmt
+
+
 @hookimpl
 def search(session: Any, query: str, actor: Any, limit: int) -> list[SearchResult]:
     """Users, for those who may see them (by username or display name)."""
-    from core.models import User
     from core.runtime import current
     if "core.users.view" not in current().permissions_of(actor):
         return []
     pattern = query.lower().replace("%", r"\%").replace("_", r"\_") + "%"
-    rows = session.scalars(select(User).where(
-        func.lower(User.username).like(pattern, escape="\\")
-        | func.lower(User.display_name).like(pattern, escape="\\")).limit(limit))
+    rows = session.scalars(_users_search_stmt(limit), {"pattern": pattern})
     return [SearchResult(type="user", id=u.id, title=u.display_name or u.username,
                          subtitle=f"user {u.username} · {', '.join(u.role_names)}",
                          url=f"/admin/users/{u.id}", exact=u.username.lower() == query.lower())

@@ -49,11 +49,18 @@ class Page:
 
 
 def paginate(session: Any, stmt: Any, page: int, per_page: int, *, count_stmt: Any = None) -> Page:
-    """Run ``stmt`` (a select of ORM entities) for one page, with the total count."""
+    """Run ``stmt`` (a select of ORM entities) for one page, with the total count.
+
+    The page is read first: when it is not empty and shorter than ``per_page`` (or the
+    first page is empty) it is the last page, so the total is known without a COUNT;
+    otherwise the COUNT runs and the total is exact."""
     from sqlalchemy import func
+    offset = (page - 1) * per_page
+    items = session.scalars(stmt.limit(per_page).offset(offset)).all()
+    if len(items) < per_page and (items or offset == 0):
+        return Page(items=items, total=offset + len(items), page=page, per_page=per_page)
     total = session.scalar(count_stmt if count_stmt is not None
                            else select(func.count()).select_from(stmt.order_by(None).subquery()))
-    items = session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return Page(items=items, total=total or 0, page=page, per_page=per_page)
 
 
@@ -135,13 +142,38 @@ def endpoint(*, permission: str | None = None, public: bool = False, signed_in: 
     return decorate
 
 
+# Schema instances are built once per schema class and reused: marshmallow schemas
+# keep no per-call state in load/dump, and building one (fields deep-copied) cost
+# more than the look-up it served on the hot API paths.
+_query_loaders: dict[type, tuple[Schema, tuple[tuple[str, bool], ...]]] = {}
+_body_loaders: dict[type, Schema] = {}
+_dumpers: dict[tuple[type, bool], Schema] = {}
+
+
+def _query_loader(schema: type[Schema]) -> tuple[Schema, tuple[tuple[str, bool], ...]]:
+    found = _query_loaders.get(schema)
+    if found is None:
+        s = schema(unknown=EXCLUDE)
+        keys = tuple((field.data_key or name, isinstance(field, fields.List))
+                     for name, field in s.fields.items())
+        found = _query_loaders[schema] = (s, keys)
+    return found
+
+
+def _dumper(schema: type[Schema], many: bool) -> Schema:
+    found = _dumpers.get((schema, many))
+    if found is None:
+        found = _dumpers[(schema, many)] = schema(many=many)
+    return found
+
+
 def load_query(schema: type[Schema]) -> dict[str, Any]:
-    s = schema(unknown=EXCLUDE)
+    s, keys = _query_loader(schema)
+    args = request.args
     raw: dict[str, Any] = {}
-    for name, field in s.fields.items():
-        key = field.data_key or name
-        if key in request.args:
-            raw[key] = request.args.getlist(key) if isinstance(field, fields.List) else request.args[key]
+    for key, is_list in keys:
+        if key in args:
+            raw[key] = args.getlist(key) if is_list else args[key]
     try:
         return s.load(raw)
     except ValidationError as exc:
@@ -156,8 +188,11 @@ def load_body(schema: type[Schema]) -> dict[str, Any]:
         raise BadRequest("The request body must be a JSON object.")
     if _has_lone_surrogate(data):
         raise BadRequest("The request body is not valid Unicode text.")
+    loader = _body_loaders.get(schema)
+    if loader is None:
+        loader = _body_loaders[schema] = schema(unknown=RAISE)
     try:
-        return schema(unknown=RAISE).load(data)
+        return loader.load(data)
     except ValidationError as exc:
         raise Invalid("Some fields are not valid.", fields=_messages(exc)) from exc
 
@@ -186,10 +221,10 @@ def render(result: Any, spec: EndpointSpec) -> Response:
     if spec.response is None:
         payload = result
     elif isinstance(result, Page):
-        payload = {"items": spec.response(many=True).dump(result.items), "total": result.total,
+        payload = {"items": _dumper(spec.response, True).dump(result.items), "total": result.total,
                    "page": result.page, "per_page": result.per_page}
     else:
-        payload = spec.response(many=spec.many).dump(result)
+        payload = _dumper(spec.response, spec.many).dump(result)
     if status == 204:
         return Response(status=204)
     resp = jsonify(payload)

@@ -12,7 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Numeric, String, Text, or_, select
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Numeric, String, Text, bindparam,
+                        or_, select)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -102,15 +103,28 @@ def get_product(session: Session, product_id: int) -> Product:
     return get_or_404(session, Product, product_id, "product")
 
 
+# Prebuilt (hot path: scan-to-line): one round trip, SKU or barcode; bound
+# parameters, so the statements' cache keys are computed once.
+_BY_SKU = select(Product).where(Product.sku == bindparam("code"))
+_BY_SKU_OR_BARCODE = select(Product).where(or_(Product.sku == bindparam("code"),
+                                               Product.barcode == bindparam("b1")))
+_BY_SKU_OR_BARCODES = select(Product).where(or_(Product.sku == bindparam("code"),
+                                                Product.barcode == bindparam("b1"),
+                                                Product.barcode == bindparam("b2")))
+
+
 def find_product_by_code(session: Session, code: str) -> Product | None:
     """The product whose SKU or barcode is exactly ``code`` (a SKU match wins)."""
     code = code.strip()
-    cond = Product.sku == code
     if code.isdigit() and len(code) in BARCODE_LENGTHS:
-        # one round trip (a scan-to-line hot path): SKU or barcode, SKU preferred
-        cond = or_(cond, Product.barcode.in_(barcode_variants(code)))
-    found = session.scalars(select(Product).where(cond)).all()
-    return next((p for p in found if p.sku == code), found[0] if found else None)
+        variants = barcode_variants(code)
+        if len(variants) == 1:
+            found = session.scalars(_BY_SKU_OR_BARCODE, {"code": code, "b1": variants[0]}).all()
+        else:
+            found = session.scalars(_BY_SKU_OR_BARCODES,
+                                    {"code": code, "b1": variants[0], "b2": variants[1]}).all()
+        return next((p for p in found if p.sku == code), found[0] if found else None)
+    return session.scalars(_BY_SKU, {"code": code}).first()
 
 
 def _check_unique(session: Session, product: Product | None, sku: str | None,

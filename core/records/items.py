@@ -19,7 +19,8 @@ import datetime as dt
 import re
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy import (CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
+                        bindparam, select)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core import audit
@@ -67,12 +68,19 @@ def get_item(session: Session, item_id: int) -> Item:
     return get_or_404(session, Item, item_id, "item")
 
 
+# Prebuilt (hot path: a scanned serial): bound parameters, cache key computed once.
+_BY_SERIAL = select(Item).where(Item.serial_norm == bindparam("norm")).order_by(Item.id)
+_BY_SERIAL_AND_PRODUCT = (select(Item).where(Item.serial_norm == bindparam("norm"),
+                                             Item.product_id == bindparam("product_id"))
+                          .order_by(Item.id))
+
+
 def items_by_serial(session: Session, serial: str, product_id: int | None = None) -> Sequence[Item]:
     """Units whose serial is ``serial`` once normalised (one per product at most)."""
-    stmt = select(Item).where(Item.serial_norm == normalize_serial(serial))
-    if product_id is not None:
-        stmt = stmt.where(Item.product_id == product_id)
-    return session.scalars(stmt.order_by(Item.id)).all()
+    norm = normalize_serial(serial)
+    if product_id is None:
+        return session.scalars(_BY_SERIAL, {"norm": norm}).all()
+    return session.scalars(_BY_SERIAL_AND_PRODUCT, {"norm": norm, "product_id": product_id}).all()
 
 
 def _check_owner(session: Session, owner_id: int | None) -> None:

@@ -10,7 +10,8 @@ name / e-mail /     FTS5 external-content table            GIN index on ``to_tsv
 description words   ``customers_fts(name, email)``,        name || ' ' || email)`` (products:
 (by prefix)         ``products_fts(sku, name,              sku, name, description); query
                     description)``, unicode61 without      ``to_tsquery('w1:* & w2:*')``
-                    diacritics, prefix indexes 2 and 3;
+                    diacritics, prefix indexes 1 to 6,
+                    ``detail=column`` (migration 0004);
                     query ``"w1"* "w2"*``
 phone fragment      FTS5 trigram table                     pg_trgm GIN index on
 (3+ digits)         ``customers_phone_fts(phone_digits)``  ``phone_digits`` (``LIKE '%…%'``)
@@ -34,7 +35,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from sqlalchemy import Select, column, or_, select, table, text
+from sqlalchemy import Select, bindparam, column, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from core.records.catalog import BARCODE_LENGTHS, Product, barcode_variants
@@ -62,8 +63,15 @@ def query_words(q: str) -> list[str]:
     return [w.lower() for w in _WORDS.findall(q)][:MAX_WORDS]
 
 
+_FTS_TOKEN = re.compile(r"[^\W_]+")   # a \w run as unicode61 splits it (``_`` separates)
+
+
 def _fts5_match(words: list[str]) -> str:
-    return " ".join(f'"{w}"*' for w in words)
+    """Each word as a one-token prefix query, AND-ed. The FTS tables have
+    ``detail=column`` (migration 0004), where a multi-token phrase is an error, so a
+    word unicode61 would split (``foo_bar``) is sent as its tokens."""
+    tokens = [t for w in words for t in _FTS_TOKEN.findall(w)][:MAX_WORDS]
+    return " ".join(f'"{t}"*' for t in tokens) if tokens else '""'
 
 
 def _tsquery(words: list[str]) -> str:
@@ -160,10 +168,75 @@ def product_list_stmt(session: Session, q: str | None) -> Select:
 
 # ---------------------------------------------------------- hot path (typing)
 
+# Prebuilt statements for the typing hot path (SQLite): bound parameters, built once
+# per (shape, limit), so neither select() construction nor the cache key is paid per
+# keystroke. PostgreSQL keeps the per-call branches above.
+_prebuilt: dict[tuple[str, int], Select] = {}
+
+
+def _customer_stmt(kind: str, limit: int) -> Select:
+    stmt = _prebuilt.get((kind, limit))
+    if stmt is None:
+        base = select(Customer)
+        if kind == "words":
+            base = base.join(_customers_fts, _customers_fts.c.rowid == Customer.id).where(
+                text("customers_fts MATCH :m"))
+        elif kind == "phone_fts":
+            base = base.join(_customers_phone_fts, _customers_phone_fts.c.rowid == Customer.id
+                             ).where(text("customers_phone_fts MATCH :m"))
+        elif kind == "phone_key":
+            base = base.where(Customer.phone_digits == bindparam("m"))
+        elif kind == "phone_from":
+            base = base.where(Customer.phone_digits >= bindparam("m"))
+        elif kind == "phone_range":
+            base = base.where(Customer.phone_digits >= bindparam("m"),
+                              Customer.phone_digits < bindparam("upper"))
+        elif kind == "email":
+            base = base.where(Customer.email == bindparam("m"))
+        stmt = _prebuilt[(kind, limit)] = base.where(Customer.merged_into_id.is_(None)).limit(limit)
+    return stmt
+
+
+_FULL_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _sqlite_customer_lookups(q: str) -> list[tuple[str, dict[str, str]]]:
+    """The same look-ups as :func:`customer_branches`, as (prebuilt shape, parameters)."""
+    q = q.strip()
+    digits = re.sub(r"\D", "", q)
+    if digits and _PHONEISH.match(q):
+        if len(digits) >= 10:
+            return [("phone_key", {"m": phone_digits(digits)})]
+        if len(digits) >= 3:
+            return [("phone_fts", {"m": f'"{digits}"'})]
+        upper = _digits_upper_bound(digits)
+        if upper is None:
+            return [("phone_from", {"m": digits})]
+        return [("phone_range", {"m": digits, "upper": upper})]
+    out: list[tuple[str, dict[str, str]]] = []
+    if "@" in q:
+        out.append(("email", {"m": q.lower()}))
+    words = query_words(q)
+    if words:
+        out.append(("words", {"m": _fts5_match(words)}))
+    return out
+
+
 def search_customers(session: Session, q: str, limit: int = 20) -> list[Customer]:
     """Up to ``limit`` active customers matching ``q``, unranked: each branch is one
     index look-up that stops at ``limit`` rows."""
     found: dict[int, Customer] = {}
+    if dialect_of(session) == "sqlite":
+        for kind, params in _sqlite_customer_lookups(q):
+            if kind == "words" and found and _FULL_EMAIL.match(q.strip()):
+                # a whole e-mail address that found its owner(s) by the address: its
+                # words (``outlook``, ``com``: huge prefix doclists) add nothing useful
+                break
+            for c in session.scalars(_customer_stmt(kind, limit), params):
+                found.setdefault(c.id, c)
+            if len(found) >= limit:
+                break
+        return list(found.values())[:limit]
     for branch in customer_branches(session, q):
         stmt = branch(select(Customer)).where(Customer.merged_into_id.is_(None)).limit(limit)
         for c in session.scalars(stmt):
@@ -173,15 +246,50 @@ def search_customers(session: Session, q: str, limit: int = 20) -> list[Customer
     return list(found.values())[:limit]
 
 
+_PRODUCT_BY_SKU = select(Product).where(Product.sku == bindparam("sku"))
+_PRODUCT_BY_SKU_OR_BARCODES = select(Product).where(
+    or_(Product.sku == bindparam("sku"), Product.barcode.in_(bindparam("barcodes", expanding=True))))
+_product_words: dict[int, Select] = {}
+
+
+def _product_words_stmt(limit: int) -> Select:
+    stmt = _product_words.get(limit)
+    if stmt is None:
+        stmt = _product_words[limit] = (
+            select(Product).join(_products_fts, _products_fts.c.rowid == Product.id)
+            .where(text("products_fts MATCH :m")).limit(limit))
+    return stmt
+
+
 def search_products(session: Session, q: str, limit: int = 20) -> list[tuple[Product, bool]]:
-    """``(product, exact)`` for up to ``limit`` products, exact identifier hits first."""
+    """``(product, exact)`` for up to ``limit`` products, exact identifier hits first.
+    The SKU and barcode look-ups are one statement (SKU or any barcode spelling)."""
     found: dict[int, tuple[Product, bool]] = {}
-    for branch, exact in product_branches(session, q):
-        for p in session.scalars(branch(select(Product)).limit(limit)):
-            found.setdefault(p.id, (p, exact))
-        if len(found) >= limit:
-            break
+    if dialect_of(session) != "sqlite":
+        for branch, exact in product_branches(session, q):
+            for p in session.scalars(branch(select(Product)).limit(limit)):
+                found.setdefault(p.id, (p, exact))
+            if len(found) >= limit:
+                break
+        return list(found.values())[:limit]
+    q = q.strip()
+    compact = q.replace(" ", "").replace("-", "")
+    if compact.isdigit() and len(compact) in BARCODE_LENGTHS:
+        exact_hits = session.scalars(_PRODUCT_BY_SKU_OR_BARCODES,
+                                     {"sku": q, "barcodes": barcode_variants(compact)}).all()
+    else:
+        exact_hits = session.scalars(_PRODUCT_BY_SKU, {"sku": q}).all()
+    # the SKU match first, as when the SKU and barcode were separate look-ups
+    for p in sorted(exact_hits, key=lambda p: p.sku != q)[:limit]:
+        found.setdefault(p.id, (p, True))
+    words = query_words(q)
+    if words and len(found) < limit:
+        for p in session.scalars(_product_words_stmt(limit), {"m": _fts5_match(words)}):
+            found.setdefault(p.id, (p, False))
     return list(found.values())[:limit]
+
+
+_ITEMS_BY_SERIAL: dict[int, Select] = {}
 
 
 def search_items(session: Session, q: str, limit: int = 20) -> list[Item]:
@@ -189,7 +297,11 @@ def search_items(session: Session, q: str, limit: int = 20) -> list[Item]:
     norm = normalize_serial(q)
     if not norm:
         return []
-    return list(session.scalars(select(Item).where(Item.serial_norm == norm).limit(limit)))
+    stmt = _ITEMS_BY_SERIAL.get(limit)
+    if stmt is None:
+        stmt = _ITEMS_BY_SERIAL[limit] = (select(Item).where(Item.serial_norm == bindparam("norm"))
+                                          .limit(limit))
+    return list(session.scalars(stmt, {"norm": norm}))
 
 
 def search_records(session: Session, query: str, actor: Any, limit: int,

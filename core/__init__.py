@@ -5,6 +5,7 @@ from core.auth import public, require, signed_in
 from core.db import (IdMixin, Model, Money, TimestampMixin, after_commit, current_session,
                      to_money, utcnow)
 from core.documents import document_from_dict, document_to_dict, render_html, render_text
+from core.fields import MoneyField
 from core.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from core.jobs import enqueue
 from core.plugins import hookimpl
@@ -34,5 +35,6 @@ __all__ = [
     "normalize_serial", "phone_digits", "create_item", "update_item",
     "ReceiptDocument", "ReceiptLine", "ReceiptSection", "render_text", "render_html",
     "document_to_dict", "document_from_dict", "current_runtime",
+    "MoneyField",
     "ChargeLine", "TicketCharges", "SaleInfo", "SaleLineInfo", "Offer", "Coverage",
 ]

@@ -5,11 +5,12 @@ accepted when it has at most two decimals. ``tax_rate`` is a percentage (``"8.25
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from core.fields import MoneyField
 from core.records.catalog import PRODUCT_KINDS
 from core.records.items import ITEM_STATUSES
 from core.records.parties import CONTACT_CHANNELS, VENDOR_KINDS
@@ -17,39 +18,6 @@ from core.records.stock import LOCATION_KINDS, RESERVATION_STATUSES
 from core.rest import PageArgs, SearchPageArgs
 
 ID = validate.Range(min=1, max=2**62)
-MAX_MONEY = Decimal("9999999999.99")
-
-
-class MoneyField(fields.Field):
-    """Decimal money: a string (or number) with at most two decimals, shown as ``"19.99"``."""
-
-    def __init__(self, *, minimum: Decimal | None = Decimal("0"), places: int = 2,
-                 maximum: Decimal = MAX_MONEY, **kw: Any) -> None:
-        kw.setdefault("metadata", {}).update({"type": "string", "format": "decimal",
-                                              "example": "19.99" if places == 2 else "8.25"})
-        super().__init__(**kw)
-        self.minimum, self.places, self.maximum = minimum, places, maximum
-        self.quantum = Decimal(1).scaleb(-places)
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
-        return None if value is None else str(Decimal(value).quantize(self.quantum))
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValidationError("Must be a decimal number written as a string, e.g. \"19.99\".")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValidationError("Not a number.") from exc
-        if not number.is_finite():
-            raise ValidationError("Not a finite number.")
-        if self.minimum is not None and number < self.minimum:
-            raise ValidationError(f"Must be at least {self.minimum}.")
-        if number > self.maximum:
-            raise ValidationError(f"Must be at most {self.maximum}.")
-        if number != number.quantize(self.quantum):
-            raise ValidationError(f"At most {self.places} decimal places.")
-        return number.quantize(self.quantum)
 
 
 def _nullable_str(max_len: int) -> fields.String:

@@ -1,52 +1,15 @@
 """Marshmallow schemas of the pos API. Money is a string with two decimals."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from core import page_schema
+from core import MoneyField, page_schema
 
 from plugins.pos.models import TENDERS
 
-MAX_MONEY = Decimal("9999999999.99")
-
-
-class MoneyField(fields.Field):
-    """``"19.99"`` in and out; at most two decimals; ``minimum`` None allows negatives."""
-
-    def __init__(self, *, minimum: Decimal | None = Decimal("0"), places: int = 2,
-                 exclusive_minimum: bool = False, **kw: Any) -> None:
-        kw.setdefault("metadata", {}).update({"type": "string", "format": "decimal",
-                                              "example": "19.99" if places == 2 else "8.25"})
-        super().__init__(**kw)
-        self.minimum, self.exclusive = minimum, exclusive_minimum
-        self.quantum = Decimal(1).scaleb(-places)
-        self.places = places
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
-        return None if value is None else str(Decimal(value).quantize(self.quantum))
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValidationError('Must be a decimal number written as a string, e.g. "19.99".')
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValidationError("Not a number.") from exc
-        if not number.is_finite():
-            raise ValidationError("Not a finite number.")
-        if self.minimum is not None:
-            if self.exclusive and number <= self.minimum:
-                raise ValidationError(f"Must be more than {self.minimum}.")
-            if number < self.minimum:
-                raise ValidationError(f"Must be at least {self.minimum}.")
-        if abs(number) > MAX_MONEY:
-            raise ValidationError(f"Must be at most {MAX_MONEY}.")
-        if number != number.quantize(self.quantum):
-            raise ValidationError(f"At most {self.places} decimal places.")
-        return number.quantize(self.quantum)
 
 
 def Quantity(**kw: Any) -> MoneyField:  # noqa: N802 - a field factory

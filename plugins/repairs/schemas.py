@@ -6,16 +6,17 @@ characters (PostgreSQL refuses NUL); tabs and newlines are fine.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import (EXCLUDE, Schema, ValidationError, fields, validate, validates_schema)
 from sqlalchemy.orm import object_session
 
+from core import MoneyField
+
 from plugins.repairs.models import (APPROVAL_CHANNELS, HOLD_REASONS, NOTE_VISIBILITY, STATUSES)
 
 ID = validate.Range(min=1, max=2**62)
-MAX_MONEY = Decimal("9999999999.99")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -33,38 +34,6 @@ def Id(**kw: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=ID, **kw)
 
 
-class Money(fields.Field):
-    """Decimal money: a string (or number) with at most two decimals, shown as ``"19.99"``."""
-
-    def __init__(self, *, minimum: Decimal | None = Decimal("0"), **kw: Any) -> None:
-        kw.setdefault("metadata", {}).update({"type": "string", "format": "decimal",
-                                              "example": "19.99"})
-        super().__init__(**kw)
-        self.minimum = minimum
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kw: Any) -> str | None:
-        return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kw: Any) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise ValidationError("Must be a decimal number written as a string, e.g. \"19.99\".")
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation as exc:
-            raise ValidationError("Not a number.") from exc
-        if not number.is_finite():
-            raise ValidationError("Not a finite number.")
-        if self.minimum is not None and number < self.minimum:
-            raise ValidationError(f"Must be at least {self.minimum}.")
-        if number > MAX_MONEY:
-            raise ValidationError(f"Must be at most {MAX_MONEY}.")
-        if number != number.quantize(Decimal("0.01")):
-            raise ValidationError("At most 2 decimal places.")
-        return number.quantize(Decimal("0.01"))
-
-
-# ------------------------------------------------------------------ input
-
 class UnitIn(Schema):
     item_id = Id(allow_none=True)
     product_id = Id(allow_none=True)
@@ -73,7 +42,7 @@ class UnitIn(Schema):
 
 
 class DepositIn(Schema):
-    amount = Money(required=True)
+    amount = MoneyField(required=True)
     method = Text(30, load_default="cash")
     reference = Text(120, load_default="")
     pos_session_id = Id(allow_none=True, metadata={
@@ -95,7 +64,7 @@ class TicketCreate(Schema):
     accessories = Text(2000)
     condition = Text(2000)
     promised_for = fields.Date(allow_none=True)
-    estimate = Money(allow_none=True, metadata={"description": "What the customer agreed to "
+    estimate = MoneyField(allow_none=True, metadata={"description": "What the customer agreed to "
                                                 "at the counter (work beyond it asks again)."})
     deposit = fields.Nested(DepositIn, allow_none=True)
     technician_id = Id(allow_none=True)
@@ -156,11 +125,11 @@ class PartIn(Schema):
     serial = Text(100, allow_none=True)
     unit_id = Id(allow_none=True)
     location_id = Id(allow_none=True)
-    unit_price = Money(allow_none=True, metadata={"description": "Default: the product's price."})
+    unit_price = MoneyField(allow_none=True, metadata={"description": "Default: the product's price."})
 
 
 class EstimateIn(Schema):
-    amount = Money(allow_none=True, metadata={"description": "Default: parts and labour recorded."})
+    amount = MoneyField(allow_none=True, metadata={"description": "Default: parts and labour recorded."})
     note = Text(2000, load_default="")
 
 
@@ -174,7 +143,7 @@ class ApprovalIn(Schema):
 
 class PaymentIn(Schema):
     method = Text(30, required=True, min_len=1)
-    amount = Money(required=True)
+    amount = MoneyField(required=True)
 
 
 class CheckoutIn(Schema):
@@ -235,7 +204,7 @@ class TicketOut(Schema):
     priority = fields.Integer(required=True)
     promised_for = fields.Date(allow_none=True, required=True)
     technician_id = fields.Integer(allow_none=True, required=True)
-    deposit = Money(required=True)
+    deposit = MoneyField(required=True)
     deposit_reference = fields.String(required=True)
     comeback_of_id = fields.Integer(allow_none=True, required=True)
     status_url = fields.String(required=True)
@@ -264,9 +233,9 @@ class LaborOut(Schema):
     technician_id = fields.Integer(allow_none=True, required=True)
     minutes = fields.Integer(required=True)
     description = fields.String(required=True)
-    rate = Money(required=True)
-    amount = Money(required=True)
-    list_amount = Money(required=True)
+    rate = MoneyField(required=True)
+    amount = MoneyField(required=True)
+    list_amount = MoneyField(required=True)
     covered = fields.Boolean(required=True)
     at = fields.DateTime(required=True)
 
@@ -278,9 +247,9 @@ class PartOut(Schema):
     quantity = fields.Integer(required=True)
     serial = fields.String(allow_none=True, required=True)
     description = fields.String(required=True)
-    unit_price = Money(required=True)
-    amount = Money(required=True)
-    list_amount = Money(required=True)
+    unit_price = MoneyField(required=True)
+    amount = MoneyField(required=True)
+    list_amount = MoneyField(required=True)
     covered = fields.Boolean(required=True)
     status = fields.String(required=True, metadata={"description": "reserved, to_order, consumed, released"})
     reservation_id = fields.Integer(allow_none=True, required=True)
@@ -288,9 +257,9 @@ class PartOut(Schema):
 
 class EstimateOut(Schema):
     id = fields.Integer(required=True)
-    amount = Money(required=True)
-    parts_amount = Money(required=True)
-    labor_amount = Money(required=True)
+    amount = MoneyField(required=True)
+    parts_amount = MoneyField(required=True)
+    labor_amount = MoneyField(required=True)
     labor_minutes = fields.Integer(required=True)
     note = fields.String(required=True)
     status = fields.String(required=True)
@@ -303,9 +272,9 @@ class PickupOut(Schema):
     id = fields.Integer(required=True)
     ticket_id = fields.Integer(required=True)
     at = fields.DateTime(required=True)
-    total = Money(required=True)
-    deposit_applied = Money(required=True)
-    amount_due = Money(required=True)
+    total = MoneyField(required=True)
+    deposit_applied = MoneyField(required=True)
+    amount_due = MoneyField(required=True)
     payment_method = fields.String(required=True)
     payment_reference = fields.String(required=True)
     sale_id = fields.Integer(allow_none=True, required=True)
@@ -320,7 +289,7 @@ class PickupOut(Schema):
 class ChargeLineOut(Schema):
     description = fields.String(required=True)
     quantity = fields.Decimal(as_string=True, required=True)
-    unit_price = Money(minimum=None, required=True, metadata={
+    unit_price = MoneyField(minimum=None, required=True, metadata={
         "description": "The list price; a covered line is charged nothing."})
     tax_rate = fields.Decimal(as_string=True, required=True)
     kind = fields.String(required=True)
@@ -329,7 +298,7 @@ class ChargeLineOut(Schema):
 
 class ChargesOut(Schema):
     lines = fields.List(fields.Nested(ChargeLineOut), required=True)
-    deposit = Money(required=True)
+    deposit = MoneyField(required=True)
 
 
 class TicketDetailOut(TicketOut):
@@ -348,9 +317,9 @@ class PrintOut(Schema):
 
 class PublicEstimateOut(Schema):
     id = fields.Integer(required=True)
-    amount = Money(required=True)
-    parts = Money(required=True)
-    labor = Money(required=True)
+    amount = MoneyField(required=True)
+    parts = MoneyField(required=True)
+    labor = MoneyField(required=True)
     note = fields.String(required=True)
     requested_at = fields.DateTime(required=True)
 

@@ -77,7 +77,7 @@ def load(rt: Any, *, tickets: int, customers: int, technicians: int, seed: int) 
     from sqlalchemy import insert, text
 
     from core import Model
-    from plugins.repairs.records import normalize_serial, phone_key
+    from core import normalize_serial, phone_digits
     rng = random.Random(seed)
     t = Model.metadata.tables
     engine = rt.db.engine
@@ -111,7 +111,7 @@ def load(rt: Any, *, tickets: int, customers: int, technicians: int, seed: int) 
             phone = f"555{rng.randrange(10**7):07d}"
             phones.append(phone)
             rows.append({"id": i, "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                         "phone": f"({phone[:3]}) {phone[3:6]}-{phone[6:]}", "phone_digits": phone_key(phone),
+                         "phone": f"({phone[:3]}) {phone[3:6]}-{phone[6:]}", "phone_digits": phone_digits(phone),
                          "email": None, "address": "", "notes": "", "contact_channel": "sms",
                          "marketing_opt_out": False, "active": True, "merged_into_id": None,
                          "created_at": now, "updated_at": now})

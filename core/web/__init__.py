@@ -10,11 +10,13 @@ from flask_wtf.csrf import generate_csrf
 from core.errors import DomainError
 
 
-def nav_items(runtime: Any, user: Any, section: str = "main") -> list[dict[str, Any]]:
-    """The menu items ``user`` may use, in order."""
+def nav_items(runtime: Any, user: Any, section: str = "main",
+              perms: set[str] | None = None) -> list[dict[str, Any]]:
+    """The menu items ``user`` (holding ``perms``, computed when not given) may use."""
     if user is None:
         return []
-    perms = runtime.permissions_of(user)
+    if perms is None:
+        perms = runtime.permissions_of(user)
     out = []
     for item in runtime.registry.menu_items:
         if item.section != section or (item.permission and item.permission not in perms):
@@ -27,12 +29,14 @@ def install_template_globals(app: Flask, runtime: Any) -> None:
     @app.context_processor
     def _shell() -> dict[str, Any]:
         actor = g.get("actor")
+        # One permission set per rendered page, shared by both menus and every can().
+        perms = runtime.permissions_of(actor) if actor is not None else set()
         return {
             "actor": actor,
-            "nav": nav_items(runtime, actor, "main"),
-            "admin_nav": nav_items(runtime, actor, "admin"),
+            "nav": nav_items(runtime, actor, "main", perms),
+            "admin_nav": nav_items(runtime, actor, "admin", perms),
             "csrf_token": generate_csrf,
-            "can": (lambda perm: actor is not None and perm in runtime.permissions_of(actor)),
+            "can": perms.__contains__,
         }
 
 

@@ -1,8 +1,15 @@
 """The audit log: who did what, when, with before and after values.
 
 Append-only and hash-chained: each entry's hash covers its content and the previous
-entry's hash. Writers lock the single ``audit_head`` row, so the chain has one order
-even with many app processes; ``verify`` recomputes it and names the first bad row.
+entry's hash. ``verify`` recomputes the chain and names the first bad row.
+
+:func:`record` only notes an entry in the session; the unit of work writes its entries
+when it commits (a ``before_commit`` listener), in one batch under a lock on the single
+``audit_head`` row. The chain keeps one order across app processes, and the lock is
+held only from that batch to the commit, not from a request's first audited change —
+on PostgreSQL concurrent sales would otherwise queue behind each other's whole work.
+Entries noted inside a savepoint that rolls back are dropped with it; a rolled-back
+unit of work writes none.
 """
 from __future__ import annotations
 
@@ -10,15 +17,20 @@ import datetime as dt
 import hashlib
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Mapping
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, SessionTransaction
 
 from core.db import utcnow
 from core.models import AuditEntry, AuditHead, User
 
 GENESIS = "0" * 64
+_PENDING = "counterdesk.audit.pending"
+_MARKS = "counterdesk.audit.savepoints"
+_FIELDS = ("at", "actor_id", "actor_name", "action", "record_type", "record_id", "before",
+           "after", "reason", "ip")
 
 
 def _jsonable(value: Any) -> Any:
@@ -33,45 +45,86 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _digest(prev_hash: str, entry: AuditEntry) -> str:
-    at = entry.at.astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds")
-    body = json.dumps({
-        "prev": prev_hash, "at": at, "actor_id": entry.actor_id,
-        "actor_name": entry.actor_name, "action": entry.action,
-        "record_type": entry.record_type, "record_id": entry.record_id,
-        "before": entry.before, "after": entry.after, "reason": entry.reason, "ip": entry.ip,
-    }, sort_keys=True, separators=(",", ":"), default=str)
+def _digest(prev_hash: str, entry: AuditEntry | Mapping[str, Any]) -> str:
+    """The hash of one entry (a stored row or the values about to be written)."""
+    values = entry if isinstance(entry, Mapping) else {f: getattr(entry, f) for f in _FIELDS}
+    at = values["at"].astimezone(dt.timezone.utc).replace(tzinfo=None).isoformat(
+        timespec="microseconds")
+    body = json.dumps({**{f: values[f] for f in _FIELDS}, "prev": prev_hash, "at": at},
+                      sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 def record(session: Session, action: str, *, actor: User | None, record_type: str | None = None,
            record_id: Any = None, before: dict | None = None, after: dict | None = None,
-           reason: str | None = None, ip: str | None = None) -> AuditEntry:
-    """Append an entry in ``session``'s transaction (it commits or rolls back with the
-    change it describes)."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, last_id=None, last_hash=GENESIS)
-        session.add(head)
-        session.flush()
+           reason: str | None = None, ip: str | None = None) -> None:
+    """Note an entry in ``session``'s transaction: it is written when the transaction
+    commits and never if it rolls back (or if the savepoint around it does)."""
     if ip is None:
         ip = _request_ip()
-    entry = AuditEntry(
-        at=utcnow(), actor_id=actor.id if actor else None,
-        actor_name=actor.username if actor else "system", action=action,
-        record_type=record_type, record_id=None if record_id is None else str(record_id),
-        before=_jsonable(before) if before is not None else None,
-        after=_jsonable(after) if after is not None else None,
-        reason=reason, ip=ip, prev_hash=head.last_hash,
-    )
-    # The row is written once, hash included: the database refuses updates to it.
-    entry.hash = _digest(head.last_hash, entry)
-    session.add(entry)
-    session.flush()
-    head.last_id = entry.id
-    head.last_hash = entry.hash
-    session.flush()
-    return entry
+    session.info.setdefault(_PENDING, []).append({
+        "at": utcnow(), "actor_id": actor.id if actor else None,
+        "actor_name": actor.username if actor else "system", "action": action,
+        "record_type": record_type, "record_id": None if record_id is None else str(record_id),
+        "before": _jsonable(before) if before is not None else None,
+        "after": _jsonable(after) if after is not None else None,
+        "reason": reason, "ip": ip,
+    })
+
+
+def write_pending(session: Session) -> int:
+    """Write the entries noted so far in ``session`` (locking the chain's head until
+    the transaction ends); returns how many. The unit of work calls this at commit;
+    code that reads the audit log back inside the same transaction may call it first."""
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return 0
+    session.info[_PENDING] = []
+    session.info.pop(_MARKS, None)
+    head_t, log_t = AuditHead.__table__, AuditEntry.__table__
+    conn = session.connection()
+    lock_head = select(head_t.c.last_hash).where(head_t.c.id == 1).with_for_update()
+    prev = conn.execute(lock_head).scalar()
+    if prev is None:   # the first entry ever; concurrent first writers create one head
+        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(dialect_insert(head_t).values(id=1, last_id=None, last_hash=GENESIS)
+                     .on_conflict_do_nothing(index_elements=["id"]))
+        prev = conn.execute(lock_head).scalar_one()
+    for values in pending:
+        values["prev_hash"] = prev
+        # The row is written once, hash included: the database refuses updates to it.
+        values["hash"] = prev = _digest(prev, values)
+    if len(pending) == 1:
+        last_id = conn.execute(insert(log_t).values(pending[0])).inserted_primary_key[0]
+    else:
+        last_id = conn.execute(insert(log_t).returning(log_t.c.id, sort_by_parameter_order=True),
+                               pending).scalars().all()[-1]
+    conn.execute(update(head_t).where(head_t.c.id == 1).values(last_id=last_id, last_hash=prev))
+    return len(pending)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    if not session.in_nested_transaction():
+        write_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_opened(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested and session.info.get(_PENDING):
+        session.info.setdefault(_MARKS, {})[transaction] = len(session.info[_PENDING])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    if not transaction.nested:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_MARKS, None)
+        return
+    mark = session.info.get(_MARKS, {}).pop(transaction, None)
+    pending = session.info.get(_PENDING)
+    if pending:
+        del pending[mark or 0:]
 
 
 def verify(session: Session, batch: int = 5000) -> dict[str, Any]:

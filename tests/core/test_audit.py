@@ -79,3 +79,67 @@ def test_intact_log_verifies_on_the_cli(api, app):
     env = {"COUNTERDESK_DATABASE_URL": rt.config.database_url, "COUNTERDESK_PLUGINS": "pos"}
     cli = run_cli("audit", "verify", env=env, instance=rt.config.instance_path)
     assert cli.returncode == 0 and "intact" in cli.stdout
+
+
+def _actions(rt):
+    from core.models import AuditEntry
+    from sqlalchemy import select
+    with rt.unit_of_work(write=False) as s:
+        return list(s.scalars(select(AuditEntry.action).where(AuditEntry.action.like("t.%"))
+                              .order_by(AuditEntry.id)))
+
+
+def test_entries_are_written_at_commit_in_order_and_dropped_with_a_savepoint(app):
+    from core import audit
+    rt = app.extensions["counterdesk"]
+    with rt.unit_of_work() as s:
+        audit.record(s, "t.one", actor=None)
+        try:
+            with s.begin_nested():
+                audit.record(s, "t.inside-rolled-back", actor=None)
+                raise RuntimeError("undo the savepoint")
+        except RuntimeError:
+            pass
+        with s.begin_nested():
+            audit.record(s, "t.inside-kept", actor=None)
+        audit.record(s, "t.two", actor=None)
+    with pytest.raises(RuntimeError):
+        with rt.unit_of_work() as s:
+            audit.record(s, "t.rolled-back", actor=None)
+            raise RuntimeError("undo the unit of work")
+    assert _actions(rt) == ["t.one", "t.inside-kept", "t.two"]
+    with rt.unit_of_work(write=False) as s:
+        assert audit.verify(s)["ok"] is True
+
+
+def test_concurrent_writers_keep_one_chain(app):
+    """Many units of work at once, several entries each: one unbroken chain."""
+    import threading
+
+    from core import audit
+    rt = app.extensions["counterdesk"]
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for k in range(8):
+                with rt.unit_of_work() as s:
+                    for j in range(3):
+                        audit.record(s, f"t.w{n}.{k}.{j}", actor=None)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    actions = _actions(rt)
+    assert len(actions) == 4 * 8 * 3
+    # each unit of work's entries stay together and in order
+    for i in range(0, len(actions), 3):
+        assert [a.rsplit(".", 1)[1] for a in actions[i:i + 3]] == ["0", "1", "2"]
+    with rt.unit_of_work(write=False) as s:
+        assert audit.verify(s) == {"ok": True, "checked": audit.verify(s)["checked"],
+                                   "first_bad_id": None}

@@ -32,8 +32,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String, Text, func,
-                        select, update)
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String, Text, bindparam,
+                        func, insert, select, update)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -134,35 +134,59 @@ def create_location(session: Session, actor: User | None, data: dict[str, Any]) 
 
 # ------------------------------------------------------------------- levels
 
-def _ensure_level(session: Session, product_id: int, location_id: int) -> None:
-    table = StockLevel.__table__
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-    session.execute(insert(table).values(product_id=product_id, location_id=location_id,
-                                         on_hand=0, reserved=0)
-                    .on_conflict_do_nothing(index_elements=["product_id", "location_id"]))
+class _Statements:
+    """The ledger's hot statements, built once per dialect (building a SQLAlchemy
+    expression costs more than running it on SQLite)."""
+
+    def __init__(self, dialect: str) -> None:
+        t, moves = StockLevel.__table__, StockMove.__table__
+        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        add = upsert(t).values(product_id=bindparam("p"), location_id=bindparam("l"),
+                               on_hand=bindparam("dh"), reserved=0)
+        self.add = add.on_conflict_do_update(index_elements=["product_id", "location_id"],
+                                             set_={"on_hand": t.c.on_hand + add.excluded.on_hand})
+        self.take = (update(t).where(
+            t.c.product_id == bindparam("p"), t.c.location_id == bindparam("l"),
+            t.c.on_hand + bindparam("dh") - (t.c.reserved + bindparam("dr")) >= 0,
+            t.c.reserved + bindparam("dr") >= 0)
+            .values(on_hand=t.c.on_hand + bindparam("dh"), reserved=t.c.reserved + bindparam("dr")))
+        self.level = select(t.c.on_hand, t.c.reserved).where(
+            t.c.product_id == bindparam("p"), t.c.location_id == bindparam("l"))
+        self.move = insert(moves)
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _statements(conn: Any) -> _Statements:
+    name = conn.dialect.name
+    stmts = _STATEMENTS.get(name)
+    if stmts is None:
+        stmts = _STATEMENTS[name] = _Statements(name)
+    return stmts
 
 
 def _change_level(session: Session, product_id: int, location_id: int, *, on_hand: int = 0,
                   reserved: int = 0) -> None:
-    """Apply a change to one level row, or raise :class:`Conflict` (nothing changed)
-    when it would promise or remove stock that is not available."""
-    _ensure_level(session, product_id, location_id)
-    t = StockLevel.__table__
-    result = session.execute(
-        update(t).where(t.c.product_id == product_id, t.c.location_id == location_id,
-                        t.c.on_hand + on_hand - (t.c.reserved + reserved) >= 0,
-                        t.c.reserved + reserved >= 0)
-        .values(on_hand=t.c.on_hand + on_hand, reserved=t.c.reserved + reserved)
-        .execution_options(synchronize_session=False))
+    """Apply a change to one level row in one statement, or raise :class:`Conflict`
+    (nothing changed) when it would promise or remove stock that is not available.
+    Stock coming in upserts the row; anything that takes from available stock is a
+    conditional UPDATE, so two concurrent takers of the last unit cannot both win."""
+    conn = session.connection()
+    stmts = _statements(conn)
+    if on_hand >= 0 and reserved == 0:
+        conn.execute(stmts.add, {"p": product_id, "l": location_id, "dh": on_hand})
+        return
+    result = conn.execute(stmts.take, {"p": product_id, "l": location_id, "dh": on_hand,
+                                       "dr": reserved})
     if result.rowcount != 1:
-        row = session.execute(select(t.c.on_hand, t.c.reserved).where(
-            t.c.product_id == product_id, t.c.location_id == location_id)).one()
-        available = row.on_hand - row.reserved
+        row = conn.execute(stmts.level, {"p": product_id, "l": location_id}).first()
+        have, held = (row.on_hand, row.reserved) if row is not None else (0, 0)
+        available = have - held
         raise Conflict(f"Only {available} available at location {location_id} "
-                       f"({row.on_hand} on hand, {row.reserved} reserved).",
+                       f"({have} on hand, {held} reserved).",
                        code="insufficient_stock",
-                       fields={"available": available, "on_hand": row.on_hand,
-                               "reserved": row.reserved})
+                       fields={"available": available, "on_hand": have, "reserved": held})
 
 
 def record_move(session: Session, actor: User | None, *, product_id: int,
@@ -170,17 +194,20 @@ def record_move(session: Session, actor: User | None, *, product_id: int,
                 kind: str, reason: str, item_id: int | None = None,
                 reference: str | None = None) -> StockMove:
     """Append one ledger row and apply it to the levels. Low level: callers validate
-    the product, locations and units (see :func:`move_stock`)."""
+    the product, locations and units (see :func:`move_stock`). The row is written with
+    one INSERT (no ORM flush); the returned :class:`StockMove` carries its id but is
+    not attached to the session."""
     if from_location_id is not None:
         _change_level(session, product_id, from_location_id, on_hand=-quantity)
     if to_location_id is not None:
         _change_level(session, product_id, to_location_id, on_hand=quantity)
-    move = StockMove(at=utcnow(), product_id=product_id, from_location_id=from_location_id,
-                     to_location_id=to_location_id, quantity=quantity, kind=kind, reason=reason,
-                     item_id=item_id, actor_id=actor.id if actor else None, reference=reference)
-    session.add(move)
-    session.flush()
-    return move
+    values = dict(at=utcnow(), product_id=product_id, from_location_id=from_location_id,
+                  to_location_id=to_location_id, quantity=quantity, kind=kind,
+                  reason=reason[:255], item_id=item_id, actor_id=actor.id if actor else None,
+                  reference=reference)
+    conn = session.connection()
+    result = conn.execute(_statements(conn).move, values)
+    return StockMove(id=result.inserted_primary_key[0], **values)
 
 
 def stock_levels(session: Session, *, product_id: int | None = None,

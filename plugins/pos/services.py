@@ -8,9 +8,9 @@ Concurrency. A serialized unit is sold once: ringing it up locks its ``items`` r
 (``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the writing unit of work holds
 ``BEGIN IMMEDIATE``) and re-reads its status under the lock, so of two registers
 selling the same serial in the same second one completes and the other gets 409.
-Locks are always taken in one order — units (sorted), then the audit chain's head
-(the sale's own audit entry), then stock levels (sorted by product) — so two sales
-never deadlock.
+Locks are always taken in one order — units (sorted), then stock levels (sorted by
+product), and the audit chain's head last, when the unit of work commits — so two
+sales never deadlock.
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from sqlalchemy import Select, bindparam, func, or_, select
 from core import (ChargeLine, Conflict, Customer, Forbidden, Invalid, Item, Location, NotFound,
                   Offer, Product, ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo,
                   SaleLineInfo, TicketCharges, audit, consume_reservation, current_runtime,
-                  find_product_by_code, get_setting, move_stock, normalize_serial, to_money,
-                  update_item, utcnow)
+                  find_product_by_code, get_setting, move_stock, normalize_serial, record_move,
+                  to_money, update_item, utcnow)
 
 from plugins.pos import pricing
 from plugins.pos.models import TENDERS, Payment, Register, Sale, SaleLine, Shift
@@ -443,27 +443,26 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
         raise Invalid(str(exc), fields={"payments": [str(exc)]}, code="payment_short"
                       if "short" in str(exc) else "overpaid") from exc
 
+    # The sale, its lines and its payments go to the database in one flush.
     sale = Sale(kind="sale", status="completed", at=utcnow(), shift_id=shift.id,
                 register_id=shift.register_id, location_id=location_id,
                 user_id=actor.id if actor else None, customer_id=customer_id, ticket_id=ticket_id,
                 prices_include_tax=include_tax, subtotal=totals.subtotal, tax=totals.tax,
                 total=totals.total, paid=settled.paid, change_due=settled.change_due,
-                note=note or "")
+                note=note or "",
+                lines=[SaleLine(
+                    position=pos_, kind=c.kind, product_id=c.product.id if c.product else None,
+                    item_id=c.item.id if c.item is not None else None,
+                    serial=c.item.serial if c.item is not None else c.serial,
+                    description=c.description[:255], quantity=c.quantity,
+                    unit_price=c.unit_price, list_price=c.list_price, discount=c.discount,
+                    tax_rate=c.tax_rate, net=a.net, tax=a.tax, total=a.total,
+                    warranty_plan_id=c.warranty_plan_id, covered=c.covered)
+                    for pos_, (c, a) in enumerate(zip(charges, amounts), start=1)],
+                payments=[Payment(method=method, amount=amount) for method, amount in tenders])
     session.add(sale)
     session.flush()
     sale.number = f"S-{sale.id:06d}"
-    for pos_, (c, a) in enumerate(zip(charges, amounts), start=1):
-        sale.lines.append(SaleLine(
-            position=pos_, kind=c.kind, product_id=c.product.id if c.product else None,
-            item_id=c.item.id if c.item is not None else None,
-            serial=c.item.serial if c.item is not None else c.serial, description=c.description[:255],
-            quantity=c.quantity, unit_price=c.unit_price, list_price=c.list_price,
-            discount=c.discount, tax_rate=c.tax_rate, net=a.net, tax=a.tax, total=a.total,
-            warranty_plan_id=c.warranty_plan_id, covered=c.covered))
-    for method, amount in tenders:
-        sale.payments.append(Payment(method=method, amount=amount))
-    session.flush()
-    # The audit chain's head is locked here, after the units and before stock levels.
     audit.record(session, "pos.sale.completed", actor=actor, record_type="pos_sale",
                  record_id=sale.id, after={"number": sale.number, "total": sale.total,
                                            "payments": [[m, a] for m, a in tenders]})
@@ -494,9 +493,11 @@ def _take_out_of_stock(session: Any, actor: Any, sale: Sale, charges: list[Charg
                                                  "location_id": None, "reason": why})
         elif (c.product is not None and c.product.kind != "service"
               and c.kind not in STOCKLESS_KINDS):
-            move_stock(session, actor, product_id=c.product.id, from_location_id=location_id,
-                       to_location_id=None, quantity=int(c.quantity), reason=why,
-                       reference=reference)
+            # The ledger row (actor, reason, reference) and the sale's own audit entry
+            # record this: a sale is not a stock adjustment.
+            record_move(session, actor, product_id=c.product.id, from_location_id=location_id,
+                        to_location_id=None, quantity=int(c.quantity), kind="sale", reason=why,
+                        reference=reference)
 
 
 def _after_sale_devices(session: Any, actor: Any, sale: Sale, tenders: list[tuple[str, Decimal]],

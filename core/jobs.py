@@ -36,7 +36,7 @@ import threading
 import traceback
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from core.db import after_commit, current_session, utcnow
 from core.models import OutboxJob
@@ -49,6 +49,7 @@ SETTLE_GRACE = 10                          # seconds RQ allows beyond a job's ti
 HANDOVER_GRACE = dt.timedelta(seconds=1)   # a new row is its committer's to hand over first
 MAX_ERROR_CHARS = 4000
 _SESSION_KEY = "counterdesk_jobs"
+_INSERT_JOB = insert(OutboxJob.__table__)
 
 
 def enqueue(job: str | Callable[..., Any], **kwargs: Any) -> OutboxJob:
@@ -65,9 +66,11 @@ def enqueue(job: str | Callable[..., Any], **kwargs: Any) -> OutboxJob:
     except TypeError as exc:
         raise TypeError(f"job {spec.name!r}: pass ids and plain values, not objects ({exc})") from None
     session = current_session()
-    row = OutboxJob(name=spec.name, kwargs=kwargs, max_attempts=spec.retries + 1)
-    session.add(row)
-    session.flush()
+    # One INSERT, no ORM flush: the returned row carries its id, detached.
+    values = {"name": spec.name, "kwargs": kwargs, "status": "pending", "attempts": 0,
+              "max_attempts": spec.retries + 1, "run_after": utcnow(), "created_at": utcnow()}
+    new_id = session.connection().execute(_INSERT_JOB, values).inserted_primary_key[0]
+    row = OutboxJob(id=new_id, **values)
     # One hand-over per unit of work, for every row it enqueued.
     callback, ids = session.info.get(_SESSION_KEY, (None, None))
     if callback is None or callback not in session.info.get("after_commit", ()):

@@ -11,11 +11,12 @@ from typing import Any, Callable, Sequence
 
 from flask import Response, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from core.auth import PUBLIC, SIGNED_IN
 from core.errors import BadRequest, Conflict, DomainError, Invalid
+from core.db import utcnow
 from core.models import IdempotencyKey
 
 
@@ -253,35 +254,48 @@ def _request_fingerprint() -> str:
     return h.hexdigest()
 
 
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim_statement(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` for a key row, built once."""
+    stmt = _CLAIMS.get(dialect)
+    if stmt is None:
+        t = IdempotencyKey.__table__
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        stmt = _CLAIMS[dialect] = (
+            dialect_insert(t).values(user_id=bindparam("u"), key=bindparam("k"),
+                                     request_hash=bindparam("h"), created_at=bindparam("at"))
+            .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(t.c.id))
+    return stmt
+
+
 def idempotency_begin() -> Response | None:
     """Claim the request's ``Idempotency-Key`` in this unit of work, or answer with the
-    stored first response. The key row is inserted before the work, so a concurrent
-    duplicate waits on the unique index and then replays."""
+    stored first response. The key row is inserted before the work (one INSERT … ON
+    CONFLICT DO NOTHING): a concurrent duplicate waits on the unique index until the
+    first request's transaction ends, then finds its row and replays it."""
     key = request.headers.get("Idempotency-Key")
     if not key:
         return None
     if len(key) > 255:
         raise BadRequest("Idempotency-Key is longer than 255 characters.")
-    session, user = g.session, g.actor
+    user = g.actor
     fingerprint = _request_fingerprint()
-    existing = session.scalar(select(IdempotencyKey).where(
-        IdempotencyKey.user_id == user.id, IdempotencyKey.key == key))
-    if existing is None:
-        row = IdempotencyKey(user_id=user.id, key=key, request_hash=fingerprint)
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            existing = session.scalar(select(IdempotencyKey).where(
-                IdempotencyKey.user_id == user.id, IdempotencyKey.key == key))
-        else:
-            g.idempotency_row = row
-            return None
-    if existing.request_hash != fingerprint:
+    conn = g.session.connection()
+    claimed = conn.execute(_claim_statement(conn.dialect.name),
+                           {"u": user.id, "k": key, "h": fingerprint, "at": utcnow()}).scalar()
+    if claimed is not None:
+        g.idempotency_row = claimed
+        return None
+    t = IdempotencyKey.__table__
+    existing = conn.execute(select(t.c.request_hash, t.c.status_code, t.c.response_body,
+                                   t.c.response_headers)
+                            .where(t.c.user_id == user.id, t.c.key == key)).first()
+    if existing is not None and existing.request_hash != fingerprint:
         raise Conflict("This Idempotency-Key was used with a different request.",
                        code="idempotency_key_reused")
-    if existing.status_code is None:
+    if existing is None or existing.status_code is None:
         raise Conflict("A request with this Idempotency-Key is still in progress.",
                        code="idempotency_in_progress")
     resp = Response(existing.response_body, status=existing.status_code,
@@ -293,15 +307,16 @@ def idempotency_begin() -> Response | None:
 
 
 def idempotency_store(resp: Response) -> None:
-    row = getattr(g, "idempotency_row", None)
-    if row is None:
+    row_id = getattr(g, "idempotency_row", None)
+    if row_id is None:
         return
     if resp.status_code >= 400:
         # Failed requests are not remembered: nothing was written, a retry may succeed.
         return
-    row.status_code = resp.status_code
-    row.response_body = resp.get_data(as_text=True)
-    row.response_headers = {k: v for k, v in resp.headers.items() if k.lower() == "location"}
+    t = IdempotencyKey.__table__
+    g.session.connection().execute(update(t).where(t.c.id == row_id).values(
+        status_code=resp.status_code, response_body=resp.get_data(as_text=True),
+        response_headers={k: v for k, v in resp.headers.items() if k.lower() == "location"}))
 
 
 def handler_body(view: Callable[..., Any]) -> Callable[..., Any]:

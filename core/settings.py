@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -135,6 +135,8 @@ def update(session: Session, declared: dict[str, dict[str, Setting]], plugin: st
 
 
 _CACHE = "counterdesk_settings"
+_PLUGIN_VALUES = select(SettingValue.__table__.c.key, SettingValue.__table__.c.value).where(
+    SettingValue.__table__.c.plugin == bindparam("plugin"))
 
 
 def get_setting(plugin: str, key: str, session: Session | None = None) -> Any:
@@ -150,6 +152,5 @@ def get_setting(plugin: str, key: str, session: Session | None = None) -> Any:
     # them still at their defaults (no row), which would otherwise each cost a query.
     cache = s.info.setdefault(_CACHE, {})
     if plugin not in cache:
-        cache[plugin] = {row.key: row.value for row in s.scalars(
-            select(SettingValue).where(SettingValue.plugin == plugin))}
+        cache[plugin] = dict(s.connection().execute(_PLUGIN_VALUES, {"plugin": plugin}).all())
     return from_json(declared[plugin][key], cache[plugin].get(key))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 
 from core import (Conflict, Invalid, Model, NotFound, ReceiptDocument, ReceiptLine, ReceiptSection,
                   audit, current_runtime, current_session, document_from_dict, document_to_dict,
@@ -169,13 +169,16 @@ def queue_document(session: Any, printer: Printer, document: ReceiptDocument, ac
     if not isinstance(document, ReceiptDocument):
         raise TypeError("print a core.ReceiptDocument")
     title = title or document.title or (document.header[0] if document.header else kind)
-    job = PrintJob(printer_id=printer.id, kind=kind, title=title[:120],
-                   document=document_to_dict(document), status="queued",
-                   created_by_id=getattr(actor, "id", None))
-    session.add(job)
-    session.flush()
-    enqueue(PRINT_JOB, print_job_id=job.id)
-    return job
+    now = utcnow()
+    values = {"printer_id": printer.id, "kind": kind, "title": title[:120],
+              "document": document_to_dict(document), "status": "queued", "attempts": 0,
+              "created_by_id": getattr(actor, "id", None), "created_at": now, "updated_at": now}
+    # One INSERT (no ORM flush: a sale queues its receipt on the till's hot path);
+    # the returned job carries its id and printer but is not attached to the session.
+    new_id = session.connection().execute(insert(PrintJob.__table__),
+                                          values).inserted_primary_key[0]
+    enqueue(PRINT_JOB, print_job_id=new_id)
+    return PrintJob(id=new_id, printer=printer, **values)
 
 
 def print_document(session: Any, document: ReceiptDocument, printer_id: int | None,

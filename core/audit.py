@@ -19,7 +19,7 @@ import json
 from decimal import Decimal
 from typing import Any, Mapping
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import bindparam, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -81,26 +81,30 @@ def write_pending(session: Session) -> int:
         return 0
     session.info[_PENDING] = []
     session.info.pop(_MARKS, None)
-    head_t, log_t = AuditHead.__table__, AuditEntry.__table__
+    head_t = AuditHead.__table__
     conn = session.connection()
-    lock_head = select(head_t.c.last_hash).where(head_t.c.id == 1).with_for_update()
-    prev = conn.execute(lock_head).scalar()
+    prev = conn.execute(_LOCK_HEAD).scalar()
     if prev is None:   # the first entry ever; concurrent first writers create one head
         dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(dialect_insert(head_t).values(id=1, last_id=None, last_hash=GENESIS)
                      .on_conflict_do_nothing(index_elements=["id"]))
-        prev = conn.execute(lock_head).scalar_one()
+        prev = conn.execute(_LOCK_HEAD).scalar_one()
     for values in pending:
         values["prev_hash"] = prev
         # The row is written once, hash included: the database refuses updates to it.
         values["hash"] = prev = _digest(prev, values)
-    if len(pending) == 1:
-        last_id = conn.execute(insert(log_t).values(pending[0])).inserted_primary_key[0]
-    else:
-        last_id = conn.execute(insert(log_t).returning(log_t.c.id, sort_by_parameter_order=True),
-                               pending).scalars().all()[-1]
-    conn.execute(update(head_t).where(head_t.c.id == 1).values(last_id=last_id, last_hash=prev))
+    if len(pending) > 1:   # all but the last in one executemany; the last gives the id
+        conn.execute(_INSERT_ENTRY, pending[:-1])
+    last_id = conn.execute(_INSERT_ENTRY, pending[-1]).inserted_primary_key[0]
+    conn.execute(_MOVE_HEAD, {"last": last_id, "hash": prev})
     return len(pending)
+
+
+_LOCK_HEAD = (select(AuditHead.__table__.c.last_hash).where(AuditHead.__table__.c.id == 1)
+              .with_for_update())
+_INSERT_ENTRY = insert(AuditEntry.__table__)
+_MOVE_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
+              .values(last_id=bindparam("last"), last_hash=bindparam("hash")))
 
 
 @event.listens_for(Session, "before_commit")

@@ -92,6 +92,8 @@ def resolve_codepage(profile_name: str, encoding: str = "auto") -> Codepage:
 def printable(text: str, codec: str) -> str:
     """``text`` with every character the code page can print: others transliterated
     or replaced by ``?``; control characters (ESC, GS...) removed."""
+    if text.isprintable() and _encodable(text, codec):
+        return text   # the common case, checked at once rather than per character
     out: list[str] = []
     for ch in text:
         if ch == "\n":

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select, text
 
 from core import (ChargeLine, Conflict, Customer, Forbidden, Invalid, Item, Location, NotFound,
                   Offer, Product, ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo,
@@ -218,6 +218,7 @@ class Charge:
 
 # prebuilt: the till looks products up on every scan
 _PRODUCT_BY_ID = select(Product).where(Product.id == bindparam("pid"))
+_PRODUCTS_BY_IDS = select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))
 
 
 def lookup_product(session: Any, code: str) -> Product | None:
@@ -231,7 +232,7 @@ def lookup_product(session: Any, code: str) -> Product | None:
 def _product_for_line(session: Any, i: int, line: dict[str, Any]) -> Product:
     where = {"lines": {i: {}}}
     if line.get("product_id") is not None:
-        product = session.scalar(_PRODUCT_BY_ID, {"pid": line["product_id"]})
+        product = session.get(Product, line["product_id"])   # prefetched by complete_sale
         if product is None:
             where["lines"][i]["product_id"] = ["Unknown product."]
             raise Invalid(f"No product {line['product_id']}.", fields=where, code="unknown_product")
@@ -363,6 +364,11 @@ def _ticket_charges(session: Any, ticket_id: int) -> list[Charge]:
     return charges
 
 
+_UNIT_FOR_SALE = (select(Item).where(Item.product_id == bindparam("pid"),
+                                     Item.serial_norm == bindparam("norm"))
+                  .with_for_update().execution_options(populate_existing=True))
+
+
 def _lock_units(session: Any, charges: list[Charge], location_id: int) -> None:
     """Lock and check each serialized unit sold, in one order (no deadlocks)."""
     wanted = [(c.product.id, normalize_serial(c.serial or ""), i, c)
@@ -374,8 +380,7 @@ def _lock_units(session: Any, charges: list[Charge], location_id: int) -> None:
             raise Invalid(f"Serial {c.serial!r} is on the sale twice.",
                           fields={"lines": {i: {"serial": ["Already on this sale."]}}})
         seen.add((pid, norm))
-        item = session.scalar(select(Item).where(Item.product_id == pid, Item.serial_norm == norm)
-                              .with_for_update().execution_options(populate_existing=True))
+        item = session.scalar(_UNIT_FOR_SALE, {"pid": pid, "norm": norm})
         if item is None:
             raise Invalid(f"{c.product.name} has no unit with serial {c.serial!r}.",
                           fields={"lines": {i: {"serial": ["Unknown serial for this product."]}}},
@@ -425,6 +430,9 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
             raise Invalid(f"Customer {customer_id} was merged into {customer.merged_into_id}.",
                           fields={"customer_id": [f"Merged into {customer.merged_into_id}."]})
     limit = Decimal(str(get_setting(PLUGIN, "discount_limit_percent", session)))
+    by_id = {ln["product_id"] for ln in lines if ln.get("product_id") is not None}
+    if len(by_id) > 1:   # one query for the lines' products (session.get finds them then)
+        session.scalars(_PRODUCTS_BY_IDS, {"ids": sorted(by_id)}).all()
     charges = [_catalog_charge(session, actor, i, ln, limit) for i, ln in enumerate(lines)]
     charges += [_charge_from_line(session, len(charges) + i, ln) for i, ln in enumerate(charge_lines)]
     if ticket_id is not None and not ticket_charged_by_caller:
@@ -443,8 +451,11 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
         raise Invalid(str(exc), fields={"payments": [str(exc)]}, code="payment_short"
                       if "short" in str(exc) else "overpaid") from exc
 
-    # The sale, its lines and its payments go to the database in one flush.
-    sale = Sale(kind="sale", status="completed", at=utcnow(), shift_id=shift.id,
+    # The sale (its number known before the INSERT), its lines and its payments go to
+    # the database in one flush.
+    sale_id = _next_sale_id(session)
+    sale = Sale(id=sale_id, number=f"S-{sale_id:06d}", kind="sale", status="completed",
+                at=utcnow(), shift_id=shift.id,
                 register_id=shift.register_id, location_id=location_id,
                 user_id=actor.id if actor else None, customer_id=customer_id, ticket_id=ticket_id,
                 prices_include_tax=include_tax, subtotal=totals.subtotal, tax=totals.tax,
@@ -462,7 +473,6 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
                 payments=[Payment(method=method, amount=amount) for method, amount in tenders])
     session.add(sale)
     session.flush()
-    sale.number = f"S-{sale.id:06d}"
     audit.record(session, "pos.sale.completed", actor=actor, record_type="pos_sale",
                  record_id=sale.id, after={"number": sale.number, "total": sale.total,
                                            "payments": [[m, a] for m, a in tenders]})
@@ -475,6 +485,20 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     _hook().sale_completed(session=session, sale=info, actor=actor)
     _after_sale_devices(session, actor, sale, tenders, print_receipt, info)
     return sale
+
+
+_NEXT_SALE_ID_SQLITE = select(func.coalesce(func.max(Sale.id), 0) + 1)
+_NEXT_SALE_ID_PG = text("SELECT nextval(pg_get_serial_sequence('pos_sale', 'id'))")
+
+
+def _next_sale_id(session: Any) -> int:
+    """The new sale's id before its INSERT: the sequence's next value on PostgreSQL;
+    on SQLite the next rowid, stable because the writing unit of work holds the
+    database's write lock (BEGIN IMMEDIATE) until it commits."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return int(conn.execute(_NEXT_SALE_ID_PG).scalar_one())
+    return int(conn.execute(_NEXT_SALE_ID_SQLITE).scalar_one())
 
 
 def _take_out_of_stock(session: Any, actor: Any, sale: Sale, charges: list[Charge],

@@ -229,10 +229,11 @@ def lookup_product(session: Any, code: str) -> Product | None:
     return find_product_by_code(session, code)
 
 
-def _product_for_line(session: Any, i: int, line: dict[str, Any]) -> Product:
+def _product_for_line(session: Any, i: int, line: dict[str, Any],
+                      products: dict[int, Product]) -> Product:
     where = {"lines": {i: {}}}
     if line.get("product_id") is not None:
-        product = session.get(Product, line["product_id"])   # prefetched by complete_sale
+        product = products.get(line["product_id"]) or session.get(Product, line["product_id"])
         if product is None:
             where["lines"][i]["product_id"] = ["Unknown product."]
             raise Invalid(f"No product {line['product_id']}.", fields=where, code="unknown_product")
@@ -252,8 +253,8 @@ def _product_for_line(session: Any, i: int, line: dict[str, Any]) -> Product:
 
 
 def _catalog_charge(session: Any, actor: Any, i: int, line: dict[str, Any],
-                    discount_limit: Decimal) -> Charge:
-    product = _product_for_line(session, i, line)
+                    discount_limit: Decimal, products: dict[int, Product]) -> Charge:
+    product = _product_for_line(session, i, line, products)
     quantity = Decimal(line["quantity"])
     bad = lambda msg, **kw: Invalid(msg, fields={"lines": {i: kw}})  # noqa: E731
     if quantity <= 0:
@@ -431,9 +432,10 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
                           fields={"customer_id": [f"Merged into {customer.merged_into_id}."]})
     limit = Decimal(str(get_setting(PLUGIN, "discount_limit_percent", session)))
     by_id = {ln["product_id"] for ln in lines if ln.get("product_id") is not None}
-    if len(by_id) > 1:   # one query for the lines' products (session.get finds them then)
-        session.scalars(_PRODUCTS_BY_IDS, {"ids": sorted(by_id)}).all()
-    charges = [_catalog_charge(session, actor, i, ln, limit) for i, ln in enumerate(lines)]
+    products = ({p.id: p for p in session.scalars(_PRODUCTS_BY_IDS, {"ids": sorted(by_id)})}
+                if by_id else {})   # one query for the lines' products
+    charges = [_catalog_charge(session, actor, i, ln, limit, products)
+               for i, ln in enumerate(lines)]
     charges += [_charge_from_line(session, len(charges) + i, ln) for i, ln in enumerate(charge_lines)]
     if ticket_id is not None and not ticket_charged_by_caller:
         charges += _ticket_charges(session, ticket_id)

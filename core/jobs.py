@@ -272,13 +272,13 @@ def run_job(runtime: Any, job_id: int, attempt: int | None = None) -> str:
     else:
         claim = claim.where(OutboxJob.attempts == attempt)
     with runtime.unit_of_work() as s:
-        claimed = s.execute(claim.values(status="running", attempts=OutboxJob.attempts + 1,
-                                         started_at=utcnow())).rowcount
-        row = s.get(OutboxJob, job_id) if claimed else None
-        if row is not None:
-            name, kwargs, attempts, max_attempts = row.name, dict(row.kwargs), row.attempts, row.max_attempts
-    if not claimed or row is None:
+        row = s.connection().execute(
+            claim.values(status="running", attempts=OutboxJob.attempts + 1, started_at=utcnow())
+            .returning(OutboxJob.name, OutboxJob.kwargs, OutboxJob.attempts,
+                       OutboxJob.max_attempts)).first()
+    if row is None:
         return "skipped"
+    name, kwargs, attempts, max_attempts = row.name, dict(row.kwargs), row.attempts, row.max_attempts
     ours = (OutboxJob.id == job_id) & (OutboxJob.status == "running") & (OutboxJob.attempts == attempts)
     spec = runtime.registry.jobs.get(name)
     try:

@@ -20,11 +20,12 @@ import re
 from typing import Any, Optional, Sequence
 
 from sqlalchemy import (CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
-                        bindparam, select)
+                        bindparam, inspect, select, update)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit
-from core.db import BigId, IdMixin, Model, TimestampMixin
+from core.db import BigId, IdMixin, Model, TimestampMixin, utcnow
 from core.errors import Conflict, Invalid
 from core.models import AuditEntry, User
 from core.records.catalog import Product
@@ -176,10 +177,21 @@ def update_item(session: Session, actor: User | None, item: Item, data: dict[str
         record_move(session, actor, product_id=item.product_id, from_location_id=None,
                     to_location_id=location_id, quantity=1, kind="unit_status", reason=reason,
                     item_id=item.id)
-    item.status, item.owner_id, item.location_id = status, owner_id, location_id
+    values: dict[str, Any] = {"status": status, "owner_id": owner_id, "location_id": location_id}
     if "notes" in data:
-        item.notes = data["notes"] or ""
-    session.flush()
+        values["notes"] = data["notes"] or ""
+    values["updated_at"] = utcnow()
+    if inspect(item).persistent:
+        # One UPDATE now, and the object told its new state, rather than an ORM flush
+        # (a sale changes a unit on the till's hot path).
+        session.connection().execute(
+            update(Item.__table__).where(Item.__table__.c.id == item.id).values(values))
+        for key, value in values.items():
+            set_committed_value(item, key, value)
+    else:
+        for key, value in values.items():
+            setattr(item, key, value)
+        session.flush()
     after = {"status": item.status, "owner_id": item.owner_id, "location_id": item.location_id}
     changed = [k for k in before if before[k] != after[k]]
     if changed:

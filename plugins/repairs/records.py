@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import (Conflict, Customer, Item, Location, Product, Reservation, User, create_item,
@@ -34,21 +34,42 @@ def item(session: Session, item_id: int) -> Item | None:
     return session.get(Item, item_id)
 
 
+# Prebuilt (the ticket search box's hot path): bound parameters, built once, for use
+# as subqueries.
+ITEM_IDS_BY_SERIAL = select(Item.id).where(Item.serial_norm == bindparam("serial_norm")).limit(50)
+"""Ids of the units whose serial is ``:serial_norm`` (see :func:`serial_key`)."""
+CUSTOMER_IDS_BY_PHONE = (select(Customer.id).where(Customer.phone_digits >= bindparam("phone_from"),
+                                                   Customer.phone_digits < bindparam("phone_to"))
+                         .limit(200))
+"""Ids of (up to 200) customers whose phone starts with the digits :func:`phone_range`
+binds: one B-tree range on the kernel's ``phone_digits``."""
+
+
+def serial_key(serial: str) -> str:
+    """How ``items.serial_norm`` spells ``serial`` (the kernel's ``normalize_serial``)."""
+    return normalize_serial(serial)
+
+
+def phone_range(digits: str) -> dict[str, str] | None:
+    """The bounds of :data:`CUSTOMER_IDS_BY_PHONE` for phones that are ``digits`` or
+    start with them (a whole number, at most ten digits, matches only itself)."""
+    key = phone_digits(digits)
+    return {"phone_from": key, "phone_to": key + ":"} if key else None   # ':' follows '9'
+
+
 def item_ids_by_serial(session: Session, serial: str) -> list[int]:
-    norm = normalize_serial(serial)
+    norm = serial_key(serial)
     if not norm:
         return []
-    return list(session.scalars(select(Item.id).where(Item.serial_norm == norm).limit(50)))
+    return list(session.scalars(ITEM_IDS_BY_SERIAL, {"serial_norm": norm}))
 
 
 def customer_ids_by_phone(session: Session, digits: str, limit: int = 200) -> list[int]:
-    """Customers whose phone is ``digits`` or starts with it: one B-tree range on the
-    kernel's ``phone_digits`` (a whole number, at most ten digits, matches only itself)."""
-    key = phone_digits(digits)
-    if not key:
+    bounds = phone_range(digits)
+    if not bounds:
         return []
-    cond = (Customer.phone_digits >= key) & (Customer.phone_digits < key + ":")  # ':' follows '9'
-    return list(session.scalars(select(Customer.id).where(cond).limit(limit)))
+    stmt = CUSTOMER_IDS_BY_PHONE if limit == 200 else CUSTOMER_IDS_BY_PHONE.limit(limit)
+    return list(session.scalars(stmt, bounds))
 
 
 def register_customer_unit(session: Session, actor: Any, *, product_id: int, serial: str,

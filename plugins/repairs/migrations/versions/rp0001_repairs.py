@@ -325,7 +325,7 @@ def downgrade() -> None:
 FTS = "repairs_ticket_fts"
 FTS_COLUMNS = ("customer_name", "units_text", "problem")
 PG_INDEX = "ix_search_repairs_ticket_words"
-# Must stay textually equal to PG_TSV in plugins/repairs/services.py.
+# The index on it was replaced by rp0003 (prefix lexemes and recency buckets).
 PG_TSV = ("to_tsvector('simple'::regconfig, coalesce(customer_name, '') || ' ' || "
           "coalesce(units_text, '') || ' ' || coalesce(problem, ''))")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, g
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core.records import catalog, items, parties, stock
 from core.records.schemas import (CustomerCreatedSchema, CustomerCreateSchema, CustomerListArgs,
@@ -39,8 +39,9 @@ def _list_page(entries: list[Any], args: dict[str, Any]) -> Page:
           paginated=True, tags=["customers"])
 def list_customers(args: dict[str, Any]) -> Page:
     """Customers; ``q`` matches any name word by prefix, a phone number (or a fragment
-    of 3+ digits) in any format, or an e-mail address. Merged customers are left out
-    unless ``include_merged``."""
+    of 3+ digits) in any format, or an e-mail address; matches come newest first (a
+    one- or two-digit phone prefix: by number). Merged customers are left out unless
+    ``include_merged``."""
     stmt = customer_list_stmt(g.session, args["q"], include_merged=args["include_merged"])
     return paginate(g.session, stmt, args["page"], args["per_page"])
 
@@ -181,15 +182,21 @@ def update_product(product_id: int, data: dict[str, Any]) -> Any:
 
 # -------------------------------------------------------------------- items
 
+# a scanned serial: built once, the value bound to a copy (paginate takes a statement)
+_ITEMS_BY_SERIAL = (select(items.Item).where(items.Item.serial_norm == bindparam("serial_norm"))
+                    .order_by(items.Item.id.desc()))
+
+
 @records_api.get("/items")
 @endpoint(permission="core.items.view", query=ItemListArgs, response=ItemSchema, paginated=True,
           tags=["items"])
 def list_items(args: dict[str, Any]) -> Page:
     """Serialized units; ``serial`` is exact (whitespace and case ignored)."""
     I = items.Item
-    stmt = select(I).order_by(I.id.desc())
     if args["serial"]:
-        stmt = stmt.where(I.serial_norm == items.normalize_serial(args["serial"]))
+        stmt = _ITEMS_BY_SERIAL.params(serial_norm=items.normalize_serial(args["serial"]))
+    else:
+        stmt = select(I).order_by(I.id.desc())
     for key in ("product_id", "owner_id", "location_id", "status"):
         if args[key] is not None:
             stmt = stmt.where(getattr(I, key) == args[key])

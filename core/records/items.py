@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
 from sqlalchemy import (CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint,
                         bindparam, inspect, select, update)
@@ -69,19 +69,40 @@ def get_item(session: Session, item_id: int) -> Item:
     return get_or_404(session, Item, item_id, "item")
 
 
-# Prebuilt (hot path: a scanned serial): bound parameters, cache key computed once.
-_BY_SERIAL = select(Item).where(Item.serial_norm == bindparam("norm")).order_by(Item.id)
-_BY_SERIAL_AND_PRODUCT = (select(Item).where(Item.serial_norm == bindparam("norm"),
-                                             Item.product_id == bindparam("product_id"))
-                          .order_by(Item.id))
+class ItemRef(NamedTuple):
+    """A unit as a look-up answers it: enough to show and pick it (its product's name
+    and SKU included). Load the :class:`Item` by ``id`` to change it."""
+    id: int
+    product_id: int
+    serial: str
+    status: str
+    owner_id: Optional[int]
+    location_id: Optional[int]
+    product_name: str
+    product_sku: str
 
 
-def items_by_serial(session: Session, serial: str, product_id: int | None = None) -> Sequence[Item]:
+# Prebuilt (hot path: a scanned serial): bound parameters, cache key computed once; plain
+# rows on the session's connection (loading ORM objects cost more than the look-up).
+_REF = select(Item.id, Item.product_id, Item.serial, Item.status, Item.owner_id, Item.location_id,
+              Product.name, Product.sku).join(Product, Product.id == Item.product_id)
+_BY_SERIAL = _REF.where(Item.serial_norm == bindparam("norm")).order_by(Item.id)
+_BY_SERIAL_AND_PRODUCT = _REF.where(Item.serial_norm == bindparam("norm"),
+                                    Item.product_id == bindparam("product_id")).order_by(Item.id)
+
+
+def items_by_serial(session: Session, serial: str,
+                    product_id: int | None = None) -> list[ItemRef]:
     """Units whose serial is ``serial`` once normalised (one per product at most)."""
     norm = normalize_serial(serial)
+    if not norm:
+        return []
+    conn = session.connection()
     if product_id is None:
-        return session.scalars(_BY_SERIAL, {"norm": norm}).all()
-    return session.scalars(_BY_SERIAL_AND_PRODUCT, {"norm": norm, "product_id": product_id}).all()
+        rows = conn.execute(_BY_SERIAL, {"norm": norm})
+    else:
+        rows = conn.execute(_BY_SERIAL_AND_PRODUCT, {"norm": norm, "product_id": product_id})
+    return [ItemRef._make(r) for r in rows]
 
 
 def _check_owner(session: Session, owner_id: int | None) -> None:

@@ -1,7 +1,7 @@
-"""Indexed search over customers, products and units — the same code serves the
+"""Indexed search over customers, products and units — the same look-ups serve the
 unified search box (the ``search`` hook), ``GET /customers?q=`` and ``GET /products?q=``.
 
-Nothing here scans a big table: every branch is an index look-up.
+Nothing here scans a big table: every look-up is an index look-up.
 
 ==================  =====================================  ====================================
 what                SQLite                                 PostgreSQL
@@ -10,11 +10,13 @@ name / e-mail /     FTS5 external-content table            GIN index on ``to_tsv
 description words   ``customers_fts(name, email)``,        name || ' ' || email)`` (products:
 (by prefix)         ``products_fts(sku, name,              sku, name, description); query
                     description)``, unicode61 without      ``to_tsquery('w1:* & w2:*')``
-                    diacritics, prefix indexes 1 to 6,
-                    ``detail=column`` (migration 0004);
+                    diacritics, prefix indexes 1 to 14,
+                    ``detail=none`` (migration 0005);
                     query ``"w1"* "w2"*``
-phone fragment      FTS5 trigram table                     pg_trgm GIN index on
-(3+ digits)         ``customers_phone_fts(phone_digits)``  ``phone_digits`` (``LIKE '%…%'``)
+phone fragment      ``customers_phone_suffixes``: every    pg_trgm GIN index on
+(3–9 digits)        suffix of ``phone_digits`` (3+         ``phone_digits`` (``LIKE '%…%'``)
+                    digits), a B-tree range on the
+                    fragment as a prefix (migration 0005)
 phone, 10+ digits   B-tree ``phone_digits =`` (normalised to the last ten digits)
 phone, 1–2 digits   B-tree range on ``phone_digits`` (a prefix)
 e-mail              B-tree ``email =`` (stored lower-case)
@@ -22,42 +24,94 @@ SKU / barcode       unique B-tree indexes, exact (a UPC-A also finds its EAN-13 
 serial              B-tree on ``items.serial_norm``, exact after normalising
 ==================  =====================================  ====================================
 
-The FTS5 tables are kept in sync by triggers and the PostgreSQL indexes are created
-by the ``0002_records`` migration; their names start with ``ix_search_`` and the FTS
-tables are not models, so ``core.migrate.schema_diff`` leaves them out. Words are the
-query's ``\\w+`` runs, all of which must match (AND), each as a prefix. While typing,
-results are unranked (a short prefix over a million names would otherwise sort
-thousands of rows); exact identifiers are marked ``exact`` and rank first.
-Diacritics are folded on SQLite only (``simple`` does not unaccent).
+The FTS5 tables and the suffix table are kept in sync by triggers on ``customers``
+and ``products`` and the PostgreSQL indexes are created by the ``0002_records``
+migration; the index names start with ``ix_search_`` and the SQLite tables are not
+models, so ``core.migrate.schema_diff`` leaves them out. Words are the query's ``\\w+``
+runs, all of which must match (AND), each as a prefix. While typing, results are
+unranked (a short prefix over a million names would otherwise sort thousands of
+rows); exact identifiers are marked ``exact`` and rank first. Diacritics are folded on
+SQLite only (``simple`` does not unaccent).
+
+A query is parsed into *look-ups*, ``(shape, parameters)``; each shape has one
+statement per dialect, built once with bound parameters, so a keystroke costs neither
+``select()`` construction nor a cache-key computation. The search box gets plain rows
+(:class:`CustomerHit`, :class:`ProductHit`, :class:`~core.records.items.ItemRef`):
+loading ORM objects cost more than the index look-ups themselves. The API lists get
+the same filters on ORM selects (their schemas dump models).
 """
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from decimal import Decimal
+from typing import Any, NamedTuple, Optional
 
-from sqlalchemy import Select, bindparam, column, or_, select, table, text
+from sqlalchemy import Integer, Select, String, bindparam, column, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from core.records.catalog import BARCODE_LENGTHS, Product, barcode_variants
 from core.records.common import dialect_of
-from core.records.items import Item, normalize_serial
-from core.records.parties import Customer, phone_digits
+from core.records.items import ItemRef, items_by_serial
+from core.records.parties import PHONE_KEY_LENGTH, Customer, phone_digits
 from core.types import SearchResult
-
-Branch = Callable[[Select], Select]
 
 CUSTOMER_TSV = "to_tsvector('simple'::regconfig, coalesce(name, '') || ' ' || coalesce(email, ''))"
 PRODUCT_TSV = ("to_tsvector('simple'::regconfig, coalesce(sku, '') || ' ' || coalesce(name, '') "
                "|| ' ' || coalesce(description, ''))")
 
-_customers_fts = table("customers_fts", column("rowid"))
-_customers_phone_fts = table("customers_phone_fts", column("rowid"))
-_products_fts = table("products_fts", column("rowid"))
-
 _WORDS = re.compile(r"\w+")
+_NON_DIGITS = re.compile(r"\D")
 _PHONEISH = re.compile(r"^\+?[\d\s().\-/]+$")
+_FULL_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_WORDS = 8
+MIN_PHONE_FRAGMENT = 3   # shorter digit strings match phone numbers by their start
 
+PHONE_SUFFIXES = "customers_phone_suffixes"
+# ``customers_phone_suffixes`` from scratch, in key order (appending to the B-tree rather
+# than inserting at random): for a bulk load with its triggers suspended. Migration
+# 0005 created the table, its triggers and the same fill (a migration keeps its own copy).
+PHONE_SUFFIXES_FILL = (
+    f"INSERT INTO {PHONE_SUFFIXES}(suffix, customer_id) "
+    "SELECT substr(c.phone_digits, p.n), c.id FROM customers AS c JOIN ("
+    + " UNION ALL ".join(f"SELECT {n}" + (" AS n" if n == 1 else "") for n in range(1, 19))
+    + f") AS p ON p.n <= length(c.phone_digits) - {MIN_PHONE_FRAGMENT - 1} "
+    "WHERE c.phone_digits IS NOT NULL ORDER BY 1, 2")
+
+_customers_fts = table("customers_fts", column("rowid", Integer))
+_products_fts = table("products_fts", column("rowid", Integer))
+_phone_suffixes = table(PHONE_SUFFIXES, column("suffix", String), column("customer_id", Integer))
+_SUFFIX_RANGE = (_phone_suffixes.c.suffix >= bindparam("lo")) & \
+    (_phone_suffixes.c.suffix < bindparam("hi"))   # the suffixes starting with a fragment
+_LIMIT = bindparam("limit", type_=Integer)
+# Active customers, tested on the rows a search index found: ``merged_into_id`` has an
+# index that must never drive a search. Without ANALYZE statistics SQLite takes
+# ``merged_into_id IS NULL`` for a selective equality and walks every active customer
+# (270 ms for a two-digit phone prefix over a million); ``+ 0`` is not indexable.
+_ACTIVE = (Customer.merged_into_id + 0).is_(None)
+
+Lookup = tuple[str, dict[str, Any]]   # (shape, bound parameters)
+
+
+class CustomerHit(NamedTuple):
+    id: int
+    name: str
+    phone: Optional[str]
+    email: Optional[str]
+
+
+class ProductHit(NamedTuple):
+    id: int
+    sku: str
+    barcode: Optional[str]
+    name: str
+    price: Decimal
+
+
+_CUSTOMER_HIT = (Customer.id, Customer.name, Customer.phone, Customer.email)
+_PRODUCT_HIT = (Product.id, Product.sku, Product.barcode, Product.name, Product.price)
+
+
+# ------------------------------------------------------------------ parsing
 
 def query_words(q: str) -> list[str]:
     return [w.lower() for w in _WORDS.findall(q)][:MAX_WORDS]
@@ -68,7 +122,7 @@ _FTS_TOKEN = re.compile(r"[^\W_]+")   # a \w run as unicode61 splits it (``_`` s
 
 def _fts5_match(words: list[str]) -> str:
     """Each word as a one-token prefix query, AND-ed. The FTS tables have
-    ``detail=column`` (migration 0004), where a multi-token phrase is an error, so a
+    ``detail=none`` (migration 0005), where a multi-token phrase is an error, so a
     word unicode61 would split (``foo_bar``) is sent as its tokens."""
     tokens = [t for w in words for t in _FTS_TOKEN.findall(w)][:MAX_WORDS]
     return " ".join(f'"{t}"*' for t in tokens) if tokens else '""'
@@ -78,230 +132,171 @@ def _tsquery(words: list[str]) -> str:
     return " & ".join(f"'{w}':*" for w in words)
 
 
-def _words_branch(session: Session, words: list[str], model: Any, fts: Any, tsv: str) -> Branch:
-    if dialect_of(session) == "sqlite":
-        cond = text(f"{fts.name} MATCH :m").bindparams(m=_fts5_match(words))
-        return lambda s: s.join(fts, fts.c.rowid == model.id).where(cond)
-    cond = text(f"{tsv} @@ to_tsquery('simple'::regconfig, :tsq)").bindparams(tsq=_tsquery(words))
-    return lambda s: s.where(cond)
+def _words_params(dialect: str, words: list[str]) -> dict[str, str]:
+    return {"m": _fts5_match(words)} if dialect == "sqlite" else {"tsq": _tsquery(words)}
 
 
-def _digits_upper_bound(prefix: str) -> str | None:
-    """The smallest digit string greater than every string starting with ``prefix``."""
-    stripped = prefix.rstrip("9")
-    if not stripped:
-        return None
-    return stripped[:-1] + str(int(stripped[-1]) + 1)
+def _prefix_end(prefix: str) -> str:
+    """The smallest string greater than every string starting with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _phone_branch(session: Session, digits: str) -> Branch:
-    if len(digits) >= 10:
-        key = phone_digits(digits)
-        return lambda s: s.where(Customer.phone_digits == key)
-    if len(digits) >= 3:
-        if dialect_of(session) == "sqlite":
-            cond = text("customers_phone_fts MATCH :p").bindparams(p=f'"{digits}"')
-            return lambda s: s.join(_customers_phone_fts,
-                                    _customers_phone_fts.c.rowid == Customer.id).where(cond)
-        return lambda s: s.where(Customer.phone_digits.like(f"%{digits}%"))
-    upper = _digits_upper_bound(digits)
-    if upper is None:
-        return lambda s: s.where(Customer.phone_digits >= digits)
-    return lambda s: s.where(Customer.phone_digits >= digits, Customer.phone_digits < upper)
-
-
-def customer_branches(session: Session, q: str) -> list[Branch]:
-    """The index look-ups that together answer ``q`` (their union is the result)."""
+def customer_lookups(dialect: str, q: str) -> list[Lookup]:
+    """The index look-ups whose union answers ``q``: a phone number, fragment or
+    prefix when ``q`` looks like one; else an e-mail address (when it has ``@``) and
+    the words."""
     q = q.strip()
-    digits = re.sub(r"\D", "", q)
+    digits = _NON_DIGITS.sub("", q)
     if digits and _PHONEISH.match(q):
-        return [_phone_branch(session, digits)]
-    branches: list[Branch] = []
+        if len(digits) >= PHONE_KEY_LENGTH:
+            return [("phone_key", {"key": phone_digits(digits)})]
+        if len(digits) >= MIN_PHONE_FRAGMENT:
+            if dialect == "sqlite":
+                return [("phone_suffix", {"lo": digits, "hi": _prefix_end(digits)})]
+            return [("phone_fragment", {"pattern": f"%{digits}%"})]
+        return [("phone_prefix", {"lo": digits, "hi": _prefix_end(digits)})]
+    out: list[Lookup] = []
     if "@" in q:
-        email = q.lower()
-        branches.append(lambda s: s.where(Customer.email == email))
+        out.append(("email", {"email": q.lower()}))
     words = query_words(q)
     if words:
-        branches.append(_words_branch(session, words, Customer, _customers_fts, CUSTOMER_TSV))
-    return branches
-
-
-def product_branches(session: Session, q: str) -> list[tuple[Branch, bool]]:
-    """``(branch, exact)`` pairs: SKU and barcode are exact, words are not."""
-    q = q.strip()
-    out: list[tuple[Branch, bool]] = [(lambda s: s.where(Product.sku == q), True)]
-    compact = q.replace(" ", "").replace("-", "")
-    if compact.isdigit() and len(compact) in BARCODE_LENGTHS:
-        variants = barcode_variants(compact)
-        out.append((lambda s: s.where(Product.barcode.in_(variants)), True))
-    words = query_words(q)
-    if words:
-        out.append((_words_branch(session, words, Product, _products_fts, PRODUCT_TSV), False))
+        out.append(("words", _words_params(dialect, words)))
     return out
 
 
-def _union_filter(model: Any, branches: list[Branch]) -> Any:
-    return or_(*(model.id.in_(b(select(model.id)).correlate(None)) for b in branches))
+def product_lookups(dialect: str, q: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``(exact, words)`` parameters: the SKU and (when ``q`` is 8, 12 or 13 digits)
+    the barcode's spellings for the exact look-up, and the words (None without any)."""
+    q = q.strip()
+    compact = q.replace(" ", "").replace("-", "")
+    barcodes: list[str | None] = [None, None]
+    if compact.isdigit() and len(compact) in BARCODE_LENGTHS:
+        variants = barcode_variants(compact)
+        barcodes = [variants[0], variants[-1]]
+    words = query_words(q)
+    return ({"sku": q, "b1": barcodes[0], "b2": barcodes[1]},
+            _words_params(dialect, words) if words else None)
 
 
-def customer_list_stmt(session: Session, q: str | None, *, include_merged: bool = False) -> Select:
-    """``GET /customers``: a select of customers, searched when ``q`` is given."""
-    stmt = select(Customer)
-    if not include_merged:
-        stmt = stmt.where(Customer.merged_into_id.is_(None))
-    if q and q.strip():
-        branches = customer_branches(session, q)
-        if not branches:
-            return stmt.where(Customer.id.is_(None))
-        stmt = stmt.where(_union_filter(Customer, branches))
-        return stmt.order_by(Customer.id.desc())
-    return stmt.order_by(Customer.name, Customer.id)
+# --------------------------------------------------------------- statements
+
+def _match(target: str, param: str) -> Any:
+    """``target MATCH :m`` (an FTS5 table) or ``target @@ to_tsquery(:tsq)`` (a tsvector)."""
+    sql = (f"{target} MATCH :m" if param == "m"
+           else f"{target} @@ to_tsquery('simple'::regconfig, :tsq)")
+    return text(sql).bindparams(bindparam(param, type_=String))
 
 
-def product_list_stmt(session: Session, q: str | None) -> Select:
-    stmt = select(Product)
-    if q and q.strip():
-        stmt = stmt.where(_union_filter(Product, [b for b, _ in product_branches(session, q)]))
-        return stmt.order_by(Product.id.desc())
-    return stmt.order_by(Product.name, Product.id)
+def _customer_filter(dialect: str, shape: str, stmt: Select) -> Select:
+    """``stmt`` (selecting from ``customers``) narrowed to the look-up ``shape``."""
+    if shape == "words":
+        if dialect == "sqlite":
+            return (stmt.join(_customers_fts, _customers_fts.c.rowid == Customer.id)
+                    .where(_match("customers_fts", "m")))
+        return stmt.where(_match(CUSTOMER_TSV, "tsq"))
+    if shape == "phone_suffix":   # SQLite
+        return stmt.where(Customer.id.in_(
+            select(_phone_suffixes.c.customer_id).where(_SUFFIX_RANGE)))
+    if shape == "phone_fragment":   # PostgreSQL
+        return stmt.where(Customer.phone_digits.like(bindparam("pattern")))
+    if shape == "phone_key":
+        return stmt.where(Customer.phone_digits == bindparam("key"))
+    if shape == "phone_prefix":
+        return stmt.where(Customer.phone_digits >= bindparam("lo"),
+                          Customer.phone_digits < bindparam("hi"))
+    if shape == "email":
+        return stmt.where(Customer.email == bindparam("email"))
+    raise ValueError(f"unknown customer look-up {shape!r}")
 
 
-# ---------------------------------------------------------- hot path (typing)
+def _customer_hits_stmt(dialect: str, shape: str) -> Select:
+    """Up to ``:limit`` active customers of one look-up, as plain columns."""
+    if dialect == "sqlite" and shape == "phone_suffix":
+        # driven by the suffix range itself, stopping at the limit (the IN form of
+        # the list reads every match first)
+        stmt = (select(*_CUSTOMER_HIT).distinct()
+                .select_from(_phone_suffixes)
+                .join(Customer, Customer.id == _phone_suffixes.c.customer_id)
+                .where(_SUFFIX_RANGE))
+    else:
+        stmt = _customer_filter(dialect, shape, select(*_CUSTOMER_HIT))
+    return stmt.where(_ACTIVE).limit(_LIMIT)
 
-# Prebuilt statements for the typing hot path (SQLite): bound parameters, built once
-# per (shape, limit), so neither select() construction nor the cache key is paid per
-# keystroke. PostgreSQL keeps the per-call branches above.
-_prebuilt: dict[tuple[str, int], Select] = {}
+
+def _product_exact_cond() -> Any:
+    return or_(Product.sku == bindparam("sku"), Product.barcode == bindparam("b1"),
+               Product.barcode == bindparam("b2"))
 
 
-def _customer_stmt(kind: str, limit: int) -> Select:
-    stmt = _prebuilt.get((kind, limit))
+def _product_exact_stmt(dialect: str) -> Select:
+    return select(*_PRODUCT_HIT).where(_product_exact_cond())
+
+
+def _product_words_filter(dialect: str, stmt: Select) -> Select:
+    if dialect == "sqlite":
+        return (stmt.join(_products_fts, _products_fts.c.rowid == Product.id)
+                .where(_match("products_fts", "m")))
+    return stmt.where(_match(PRODUCT_TSV, "tsq"))
+
+
+def _product_words_stmt(dialect: str) -> Select:
+    return _product_words_filter(dialect, select(*_PRODUCT_HIT)).limit(_LIMIT)
+
+
+_built: dict[tuple[Any, ...], Select] = {}
+
+
+def _prebuilt(build: Any, dialect: str, *shape: str) -> Select:
+    """``build(dialect, *shape)``, built once per process."""
+    key = (build, dialect, *shape)
+    stmt = _built.get(key)
     if stmt is None:
-        base = select(Customer)
-        if kind == "words":
-            base = base.join(_customers_fts, _customers_fts.c.rowid == Customer.id).where(
-                text("customers_fts MATCH :m"))
-        elif kind == "phone_fts":
-            base = base.join(_customers_phone_fts, _customers_phone_fts.c.rowid == Customer.id
-                             ).where(text("customers_phone_fts MATCH :m"))
-        elif kind == "phone_key":
-            base = base.where(Customer.phone_digits == bindparam("m"))
-        elif kind == "phone_from":
-            base = base.where(Customer.phone_digits >= bindparam("m"))
-        elif kind == "phone_range":
-            base = base.where(Customer.phone_digits >= bindparam("m"),
-                              Customer.phone_digits < bindparam("upper"))
-        elif kind == "email":
-            base = base.where(Customer.email == bindparam("m"))
-        stmt = _prebuilt[(kind, limit)] = base.where(Customer.merged_into_id.is_(None)).limit(limit)
+        stmt = _built[key] = build(dialect, *shape)
     return stmt
 
 
-_FULL_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ------------------------------------------------------------ the search box
 
-
-def _sqlite_customer_lookups(q: str) -> list[tuple[str, dict[str, str]]]:
-    """The same look-ups as :func:`customer_branches`, as (prebuilt shape, parameters)."""
-    q = q.strip()
-    digits = re.sub(r"\D", "", q)
-    if digits and _PHONEISH.match(q):
-        if len(digits) >= 10:
-            return [("phone_key", {"m": phone_digits(digits)})]
-        if len(digits) >= 3:
-            return [("phone_fts", {"m": f'"{digits}"'})]
-        upper = _digits_upper_bound(digits)
-        if upper is None:
-            return [("phone_from", {"m": digits})]
-        return [("phone_range", {"m": digits, "upper": upper})]
-    out: list[tuple[str, dict[str, str]]] = []
-    if "@" in q:
-        out.append(("email", {"m": q.lower()}))
-    words = query_words(q)
-    if words:
-        out.append(("words", {"m": _fts5_match(words)}))
-    return out
-
-
-def search_customers(session: Session, q: str, limit: int = 20) -> list[Customer]:
-    """Up to ``limit`` active customers matching ``q``, unranked: each branch is one
+def search_customers(session: Session, q: str, limit: int = 20) -> list[CustomerHit]:
+    """Up to ``limit`` active customers matching ``q``, unranked: each look-up is one
     index look-up that stops at ``limit`` rows."""
-    found: dict[int, Customer] = {}
-    if dialect_of(session) == "sqlite":
-        for kind, params in _sqlite_customer_lookups(q):
-            if kind == "words" and found and _FULL_EMAIL.match(q.strip()):
-                # a whole e-mail address that found its owner(s) by the address: its
-                # words (``outlook``, ``com``: huge prefix doclists) add nothing useful
-                break
-            for c in session.scalars(_customer_stmt(kind, limit), params):
-                found.setdefault(c.id, c)
-            if len(found) >= limit:
-                break
-        return list(found.values())[:limit]
-    for branch in customer_branches(session, q):
-        stmt = branch(select(Customer)).where(Customer.merged_into_id.is_(None)).limit(limit)
-        for c in session.scalars(stmt):
-            found.setdefault(c.id, c)
+    dialect = dialect_of(session)
+    conn = session.connection()
+    found: dict[int, CustomerHit] = {}
+    for shape, params in customer_lookups(dialect, q):
+        if shape == "words" and found and _FULL_EMAIL.match(q.strip()):
+            # a whole e-mail address that found its owner(s) by the address: its
+            # words (``outlook``, ``com``: huge prefix doclists) add nothing useful
+            break
+        for row in conn.execute(_prebuilt(_customer_hits_stmt, dialect, shape),
+                                {**params, "limit": limit}):
+            found.setdefault(row[0], CustomerHit._make(row))
         if len(found) >= limit:
             break
     return list(found.values())[:limit]
 
 
-_PRODUCT_BY_SKU = select(Product).where(Product.sku == bindparam("sku"))
-_PRODUCT_BY_SKU_OR_BARCODES = select(Product).where(
-    or_(Product.sku == bindparam("sku"), Product.barcode.in_(bindparam("barcodes", expanding=True))))
-_product_words: dict[int, Select] = {}
-
-
-def _product_words_stmt(limit: int) -> Select:
-    stmt = _product_words.get(limit)
-    if stmt is None:
-        stmt = _product_words[limit] = (
-            select(Product).join(_products_fts, _products_fts.c.rowid == Product.id)
-            .where(text("products_fts MATCH :m")).limit(limit))
-    return stmt
-
-
-def search_products(session: Session, q: str, limit: int = 20) -> list[tuple[Product, bool]]:
-    """``(product, exact)`` for up to ``limit`` products, exact identifier hits first.
-    The SKU and barcode look-ups are one statement (SKU or any barcode spelling)."""
-    found: dict[int, tuple[Product, bool]] = {}
-    if dialect_of(session) != "sqlite":
-        for branch, exact in product_branches(session, q):
-            for p in session.scalars(branch(select(Product)).limit(limit)):
-                found.setdefault(p.id, (p, exact))
-            if len(found) >= limit:
-                break
-        return list(found.values())[:limit]
-    q = q.strip()
-    compact = q.replace(" ", "").replace("-", "")
-    if compact.isdigit() and len(compact) in BARCODE_LENGTHS:
-        exact_hits = session.scalars(_PRODUCT_BY_SKU_OR_BARCODES,
-                                     {"sku": q, "barcodes": barcode_variants(compact)}).all()
-    else:
-        exact_hits = session.scalars(_PRODUCT_BY_SKU, {"sku": q}).all()
-    # the SKU match first, as when the SKU and barcode were separate look-ups
-    for p in sorted(exact_hits, key=lambda p: p.sku != q)[:limit]:
-        found.setdefault(p.id, (p, True))
-    words = query_words(q)
-    if words and len(found) < limit:
-        for p in session.scalars(_product_words_stmt(limit), {"m": _fts5_match(words)}):
-            found.setdefault(p.id, (p, False))
+def search_products(session: Session, q: str, limit: int = 20) -> list[tuple[ProductHit, bool]]:
+    """``(product, exact)`` for up to ``limit`` products, exact identifier hits first
+    (the SKU match before a barcode match). The SKU and barcode look-ups are one
+    statement (SKU or either barcode spelling)."""
+    dialect = dialect_of(session)
+    conn = session.connection()
+    exact, words = product_lookups(dialect, q)
+    rows = conn.execute(_prebuilt(_product_exact_stmt, dialect), exact)
+    hits = [ProductHit._make(r) for r in rows]
+    found: dict[int, tuple[ProductHit, bool]] = {}
+    for p in sorted(hits, key=lambda p: p.sku != exact["sku"])[:limit]:
+        found[p.id] = (p, True)
+    if words is not None and len(found) < limit:
+        for row in conn.execute(_prebuilt(_product_words_stmt, dialect), {**words, "limit": limit}):
+            found.setdefault(row[0], (ProductHit._make(row), False))
     return list(found.values())[:limit]
 
 
-_ITEMS_BY_SERIAL: dict[int, Select] = {}
-
-
-def search_items(session: Session, q: str, limit: int = 20) -> list[Item]:
-    """Units whose serial is exactly ``q`` (normalised)."""
-    norm = normalize_serial(q)
-    if not norm:
-        return []
-    stmt = _ITEMS_BY_SERIAL.get(limit)
-    if stmt is None:
-        stmt = _ITEMS_BY_SERIAL[limit] = (select(Item).where(Item.serial_norm == bindparam("norm"))
-                                          .limit(limit))
-    return list(session.scalars(stmt, {"norm": norm}))
+def search_items(session: Session, q: str, limit: int = 20) -> list[ItemRef]:
+    """Units whose serial is exactly ``q`` (normalised), with their product's name and SKU."""
+    return items_by_serial(session, q)[:limit]
 
 
 def search_records(session: Session, query: str, actor: Any, limit: int,
@@ -311,8 +306,8 @@ def search_records(session: Session, query: str, actor: Any, limit: int,
     if "core.items.view" in permissions:
         for item in search_items(session, query, limit):
             results.append(SearchResult(
-                type="item", id=item.id, title=f"{item.product.name} · {item.serial}",
-                subtitle=f"unit · {item.status.replace('_', ' ')} · {item.product.sku}",
+                type="item", id=item.id, title=f"{item.product_name} · {item.serial}",
+                subtitle=f"unit · {item.status.replace('_', ' ')} · {item.product_sku}",
                 url=f"/items/{item.id}", exact=True, score=3.0))
     if "core.products.view" in permissions:
         for product, exact in search_products(session, query, limit):
@@ -327,3 +322,62 @@ def search_records(session: Session, query: str, actor: Any, limit: int,
                 subtitle=" · ".join(x for x in ("customer", c.phone, c.email) if x),
                 url=f"/customers/{c.id}", score=1.0))
     return results
+
+
+# ----------------------------------------------------------------- API lists
+
+def _customer_list(dialect: str, merged: str, *shapes: str) -> Select:
+    """Customers of the union of ``shapes`` (``merged``: "all" or "active"), ordered."""
+    stmt = select(Customer)
+    if merged == "active":
+        stmt = stmt.where(_ACTIVE)
+    if len(shapes) == 1:
+        stmt = _customer_filter(dialect, shapes[0], stmt)
+        if dialect == "sqlite" and shapes[0] == "words":
+            return stmt.order_by(_customers_fts.c.rowid.desc())
+        if shapes[0] == "phone_prefix":   # up to a tenth of all customers: index order
+            return stmt.order_by(Customer.phone_digits, Customer.id)
+        return stmt.order_by(Customer.id.desc())
+    ids = [_customer_filter(dialect, shape, select(Customer.id)) for shape in shapes]
+    return stmt.where(or_(*(Customer.id.in_(i) for i in ids))).order_by(Customer.id.desc())
+
+
+def customer_list_stmt(session: Session, q: str | None, *, include_merged: bool = False) -> Select:
+    """``GET /customers``: a select of customers, searched when ``q`` is given, newest
+    first (a one- or two-digit phone prefix: by phone number). Each order is an
+    index's: words come in the FTS table's rowid order, which is the customers' id, so
+    a page stops after a page of matches instead of sorting them all. The statements
+    are built once; the query's values are bound to a copy (``core.rest.paginate``
+    takes a statement, not parameters)."""
+    merged = "all" if include_merged else "active"
+    if not (q and q.strip()):
+        stmt = select(Customer)
+        if not include_merged:
+            stmt = stmt.where(Customer.merged_into_id.is_(None))
+        return stmt.order_by(Customer.name, Customer.id)
+    dialect = dialect_of(session)
+    lookups = customer_lookups(dialect, q)
+    if not lookups:
+        return select(Customer).where(Customer.id.is_(None))
+    params = {k: v for _shape, p in lookups for k, v in p.items()}
+    return _prebuilt(_customer_list, dialect, merged, *(s for s, _p in lookups)).params(**params)
+
+
+def _product_list(dialect: str, words: str) -> Select:
+    cond = _product_exact_cond()
+    if words == "words":
+        ids = select(_products_fts.c.rowid).where(_match("products_fts", "m")) \
+            if dialect == "sqlite" else select(Product.id).where(_match(PRODUCT_TSV, "tsq"))
+        cond = or_(cond, Product.id.in_(ids))
+    return select(Product).where(cond).order_by(Product.id.desc())
+
+
+def product_list_stmt(session: Session, q: str | None) -> Select:
+    """``GET /products``: a select of products, searched when ``q`` is given (the SKU,
+    the barcode's spellings, the words), newest first."""
+    if not (q and q.strip()):
+        return select(Product).order_by(Product.name, Product.id)
+    dialect = dialect_of(session)
+    exact, words = product_lookups(dialect, q)
+    stmt = _prebuilt(_product_list, dialect, "words" if words is not None else "exact")
+    return stmt.params(**exact, **(words or {}))

@@ -30,6 +30,28 @@ def test_serial_stored_as_entered_and_unique_per_product(api, make_product, make
     assert found["total"] == 0
 
 
+def test_serial_lookup_tells_the_unit_and_its_product(runtime, api, make_product, make_location,
+                                                     make_customer):
+    """``items_by_serial`` (a scanned serial): every unit with that serial, as typed in
+    any case and spacing, with what the counter shows — product name and SKU, status."""
+    from core.records.items import items_by_serial
+    tv = make_product(sku="TV-9", name="Sony 55", serialized=True)
+    phone = make_product(sku="PH-1", name="Phone", serialized=True)
+    loc, owner = make_location(), make_customer()
+    in_stock = api.post("items", json={"product_id": tv["id"], "serial": "AB 12",
+                                       "location_id": loc["id"]}).json
+    owned = api.post("items", json={"product_id": phone["id"], "serial": "ab12",
+                                    "status": "customer_owned", "owner_id": owner["id"]}).json
+    with runtime.unit_of_work(write=False) as s:
+        found = items_by_serial(s, " Ab12 ")
+        assert [(u.id, u.product_name, u.product_sku, u.status, u.owner_id, u.location_id)
+                for u in found] == [
+            (in_stock["id"], "Sony 55", "TV-9", "in_stock", None, loc["id"]),
+            (owned["id"], "Phone", "PH-1", "customer_owned", owner["id"], None)]
+        assert [u.id for u in items_by_serial(s, "AB12", product_id=phone["id"])] == [owned["id"]]
+        assert items_by_serial(s, "AB1") == [] and items_by_serial(s, "  ") == []
+
+
 def test_customer_owned_unit_is_not_stock(api, make_product, make_customer):
     tv = make_product(serialized=True)
     owner = make_customer()

@@ -20,10 +20,9 @@ from decimal import Decimal
 from typing import Any, Mapping
 
 from sqlalchemy import bindparam, event, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
-from core.db import utcnow
+from core.db import dialect_insert, utcnow
 from core.models import AuditEntry, AuditHead, User
 
 GENESIS = "0" * 64
@@ -85,8 +84,7 @@ def write_pending(session: Session) -> int:
     conn = session.connection()
     prev = conn.execute(_LOCK_HEAD).scalar()
     if prev is None:   # the first entry ever; concurrent first writers create one head
-        dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-        conn.execute(dialect_insert(head_t).values(id=1, last_id=None, last_hash=GENESIS)
+        conn.execute(dialect_insert(conn.dialect.name)(head_t).values(id=1, last_id=None, last_hash=GENESIS)
                      .on_conflict_do_nothing(index_elements=["id"]))
         prev = conn.execute(_LOCK_HEAD).scalar_one()
     for values in pending:

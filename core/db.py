@@ -261,6 +261,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+def dialect_insert(dialect: str) -> Callable[..., Any]:
+    """The dialect's ``insert`` (the one with ``on_conflict_do_nothing`` /
+    ``on_conflict_do_update``) for ``dialect`` — ``"sqlite"`` or ``"postgresql"``."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 class Database:
     """An engine and the two session factories (reading and writing units of work)."""
 
@@ -348,5 +355,5 @@ def unit_of_work(db: Database, *, write: bool = True) -> Iterator[Session]:
 __all__ = [
     "Model", "Money", "UTCDateTime", "metadata", "IdMixin", "TimestampMixin", "BigId",
     "utcnow", "to_money", "Database", "unit_of_work", "current_session", "after_commit",
-    "after_rollback", "bind_session", "func",
+    "after_rollback", "bind_session", "func", "dialect_insert",
 ]

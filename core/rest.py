@@ -12,11 +12,10 @@ from typing import Any, Callable, Sequence
 from flask import Response, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from core.auth import PUBLIC, SIGNED_IN
 from core.errors import BadRequest, Conflict, DomainError, Invalid
-from core.db import utcnow
+from core.db import dialect_insert, utcnow
 from core.models import IdempotencyKey
 
 
@@ -262,9 +261,8 @@ def _claim_statement(dialect: str) -> Any:
     stmt = _CLAIMS.get(dialect)
     if stmt is None:
         t = IdempotencyKey.__table__
-        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         stmt = _CLAIMS[dialect] = (
-            dialect_insert(t).values(user_id=bindparam("u"), key=bindparam("k"),
+            dialect_insert(dialect)(t).values(user_id=bindparam("u"), key=bindparam("k"),
                                      request_hash=bindparam("h"), created_at=bindparam("at"))
             .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(t.c.id))
     return stmt

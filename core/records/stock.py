@@ -34,11 +34,10 @@ from typing import Any, Iterable, Optional
 
 from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String, Text, bindparam,
                         func, insert, select, update)
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
-from core.db import BigId, IdMixin, Model, TimestampMixin, utcnow
+from core.db import BigId, IdMixin, Model, TimestampMixin, dialect_insert, utcnow
 from core.errors import Conflict, Invalid, NotFound
 from core.models import User
 from core.records.common import dialect_of, get_or_404
@@ -140,8 +139,7 @@ class _Statements:
 
     def __init__(self, dialect: str) -> None:
         t, moves = StockLevel.__table__, StockMove.__table__
-        upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        add = upsert(t).values(product_id=bindparam("p"), location_id=bindparam("l"),
+        add = dialect_insert(dialect)(t).values(product_id=bindparam("p"), location_id=bindparam("l"),
                                on_hand=bindparam("dh"), reserved=0)
         self.add = add.on_conflict_do_update(index_elements=["product_id", "location_id"],
                                              set_={"on_hand": t.c.on_hand + add.excluded.on_hand})

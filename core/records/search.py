@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Sequence
 
 from sqlalchemy import Integer, Select, String, bindparam, column, or_, select, table, text
 from sqlalchemy.orm import Session
@@ -120,10 +120,11 @@ def query_words(q: str) -> list[str]:
 _FTS_TOKEN = re.compile(r"[^\W_]+")   # a \w run as unicode61 splits it (``_`` separates)
 
 
-def _fts5_match(words: list[str]) -> str:
-    """Each word as a one-token prefix query, AND-ed. The FTS tables have
-    ``detail=none`` (migration 0005), where a multi-token phrase is an error, so a
-    word unicode61 would split (``foo_bar``) is sent as its tokens."""
+def fts5_prefix_match(words: Sequence[str]) -> str:
+    """An FTS5 MATCH string: each word as a one-token prefix query, AND-ed (at most
+    ``MAX_WORDS`` tokens). Tables with ``detail=none`` (the kernel's since migration
+    0005, repairs' since rp0003) refuse multi-token phrases, so a word unicode61 would
+    split (``foo_bar``) is sent as its tokens."""
     tokens = [t for w in words for t in _FTS_TOKEN.findall(w)][:MAX_WORDS]
     return " ".join(f'"{t}"*' for t in tokens) if tokens else '""'
 
@@ -133,7 +134,7 @@ def _tsquery(words: list[str]) -> str:
 
 
 def _words_params(dialect: str, words: list[str]) -> dict[str, str]:
-    return {"m": _fts5_match(words)} if dialect == "sqlite" else {"tsq": _tsquery(words)}
+    return {"m": fts5_prefix_match(words)} if dialect == "sqlite" else {"tsq": _tsquery(words)}
 
 
 def _prefix_end(prefix: str) -> str:

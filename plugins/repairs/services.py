@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from core import (ChargeLine, Conflict, Coverage, DomainError, Invalid, NotFound,
                   ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges,
-                  audit, consume_reservation, current_runtime, get_setting, release_reservation,
-                  reserve_stock, to_money, utcnow)
+                  audit, consume_reservation, current_runtime, fts5_prefix_match, get_setting,
+                  release_reservation, reserve_stock, to_money, utcnow)
 from plugins.repairs import records
 from plugins.repairs.models import (HOLD_REASONS, OPEN_STATUSES, STATUSES, Estimate, Labor, Note,
                                     Part, Pickup, PublicAttempt, StatusChange, TechMonth, Ticket,
@@ -983,11 +983,6 @@ def _parse_search(q: str) -> _Search:
     return _Search(number=number, phone=phone, serial=q, words=words)
 
 
-def _fts5_match(words: Sequence[str]) -> str:
-    """Each word as a one-token prefix query, AND-ed (``detail=none`` has no phrases)."""
-    return " ".join(f'"{w}"*' for w in words)
-
-
 def _pg_tsquery(words: Sequence[str]) -> str:
     """Each word AND-ed: up to PG_PREFIX_MAX characters an exact lexeme of the index
     (which holds the prefixes), longer a prefix of whole words."""
@@ -999,7 +994,7 @@ def _words_condition(dialect: str, words: Sequence[str]) -> Any:
     ``GET /repairs/tickets?q=``; the search box uses ``_with_words``)."""
     if dialect == "sqlite":
         return Ticket.id.in_(text(f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :m")
-                             .bindparams(m=_fts5_match(words)).columns(column("rowid")))
+                             .bindparams(m=fts5_prefix_match(words)).columns(column("rowid")))
     # Only the GIN index may answer (computing the lexemes of a row costs ~40 µs): with
     # the query in a subquery, no estimate makes a row-by-row plan look cheap (one took
     # 35 s for a rare word here).
@@ -1128,7 +1123,7 @@ def search_tickets(session: Session, q: str, limit: int = 20) -> list[tuple[Any,
     if phone:
         params.update(phone)
     if parsed.words:
-        params.update({"m": _fts5_match(parsed.words)} if dialect == "sqlite"
+        params.update({"m": fts5_prefix_match(parsed.words)} if dialect == "sqlite"
                       else {"tsq": _pg_tsquery(parsed.words)})
     if not (phone or params["serial_norm"] or parsed.words):
         return []

@@ -171,9 +171,27 @@ class _WriterQueue:
 def _writer_connection_class(queue: _WriterQueue) -> type:
     class QueuedWriterConnection(sqlite3.Connection):
         """A sqlite3 connection that holds the writer queue's lock from
-        :meth:`begin_write` to the end of its transaction."""
+        :meth:`begin_write` to the end of its transaction.
+
+        A writing unit of work starts with :meth:`begin_deferred`: it reads without
+        the write lock, and :meth:`ensure_write_lock` (called before its first write
+        or locking read) ends that read transaction and begins ``BEGIN IMMEDIATE``."""
         _queue_fd: int | None = None
         _holding = False
+        _deferred = False
+
+        def begin_deferred(self) -> None:
+            self.execute("BEGIN")
+            self._deferred = True
+
+        def ensure_write_lock(self) -> None:
+            if not self._deferred:
+                return
+            self._deferred = False
+            # Nothing was written yet, so ending the read transaction loses nothing; the
+            # writes then see the latest committed data, under the lock.
+            self.execute("COMMIT")
+            self.begin_write()
 
         def begin_write(self) -> None:
             if self._queue_fd is None:
@@ -195,6 +213,7 @@ def _writer_connection_class(queue: _WriterQueue) -> type:
                 raise
 
         def _release(self) -> None:
+            self._deferred = False
             if self._holding:
                 self._holding = False
                 queue.release(self._queue_fd)
@@ -223,11 +242,29 @@ def _writer_connection_class(queue: _WriterQueue) -> type:
     return QueuedWriterConnection
 
 
+def _takes_write_lock(statement: str, context: Any) -> bool:
+    """Whether a statement in a writing unit of work needs SQLite's write lock: a
+    write (INSERT, UPDATE, DELETE, DDL, SAVEPOINT …) or a locking read
+    (``with_for_update()``, which SQLite itself does not render). Plain SELECTs do not."""
+    if context is not None:
+        if context.isinsert or context.isupdate or context.isdelete:
+            return True
+        compiled = context.compiled
+        if compiled is not None and getattr(compiled.statement, "_for_update_arg", None) is not None:
+            return True
+    return statement.lstrip()[:6].upper() != "SELECT"
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """An engine for ``url``. SQLite gets WAL, foreign keys, a busy timeout and
-    explicit transactions: ``BEGIN IMMEDIATE`` for writing units of work, so two
-    writers queue for the lock instead of failing on an upgraded read lock; on a
-    database file the writers queue through :class:`_WriterQueue`."""
+    explicit transactions: a writing unit of work takes the write lock with ``BEGIN
+    IMMEDIATE``, so two writers queue for the lock instead of failing on an upgraded
+    read lock. On a database file the writers queue through :class:`_WriterQueue`, and
+    a writing unit of work reads without the lock until its first write or locking
+    read (``with_for_update()``): the read transaction ends there and ``BEGIN
+    IMMEDIATE`` begins. Reads before that point are like PostgreSQL's READ COMMITTED —
+    a read that decides a write must lock (``with_for_update()``) or the write must
+    check its own condition, on both databases."""
     if url.startswith("sqlite"):
         connect_args: dict[str, Any] = {"timeout": WRITE_WAIT_SECONDS}
         database = make_url(url).database
@@ -251,12 +288,20 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         def _sqlite_begin(conn: Any) -> None:
             if conn.get_execution_options().get("counterdesk_write"):
                 raw = conn.connection.dbapi_connection
-                if hasattr(raw, "begin_write"):
-                    raw.begin_write()
+                if hasattr(raw, "begin_deferred"):
+                    raw.begin_deferred()
                 else:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
             else:
                 conn.exec_driver_sql("BEGIN")
+
+        if "factory" in connect_args:
+            @event.listens_for(engine, "before_cursor_execute")
+            def _sqlite_lock_for_writes(conn: Any, cursor: Any, statement: str, parameters: Any,
+                                        context: Any, executemany: bool) -> None:
+                raw = conn.connection.dbapi_connection
+                if raw._deferred and _takes_write_lock(statement, context):
+                    raw.ensure_write_lock()
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 

@@ -11,7 +11,8 @@ from typing import Any, Callable, Sequence
 
 from flask import Response, g, jsonify, request
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select
+from werkzeug.exceptions import HTTPException
 
 from core.auth import PUBLIC, SIGNED_IN
 from core.errors import BadRequest, Conflict, DomainError, Invalid
@@ -126,15 +127,21 @@ def endpoint(*, permission: str | None = None, public: bool = False, signed_in: 
                 kwargs["args"] = load_query(query)
             if body is not None:
                 kwargs["data"] = load_body(body)
-            if idempotent:
-                replay = idempotency_begin()
+            if not idempotent:
+                return render(view(**kwargs), spec)
+            replay = idempotency_begin()
+            if replay is not None:
+                return replay
+            try:
+                resp = render(view(**kwargs), spec)
+            except (DomainError, HTTPException):
+                # A duplicate that lost the race (its unit already sold by its twin …)
+                # answers with the twin's result, not with its own failure.
+                replay = idempotency_replay_after_failure()
                 if replay is not None:
                     return replay
-            result = view(**kwargs)
-            resp = render(result, spec)
-            if idempotent:
-                idempotency_store(resp)
-            return resp
+                raise
+            return idempotency_store(resp)
 
         wrapper.__dict__["_cd_permission"] = perm
         wrapper.__dict__["_cd_endpoint"] = spec
@@ -257,43 +264,38 @@ _CLAIMS: dict[str, Any] = {}
 
 
 def _claim_statement(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` for a key row, built once."""
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` for a key row and its answer,
+    built once."""
     stmt = _CLAIMS.get(dialect)
     if stmt is None:
         t = IdempotencyKey.__table__
         stmt = _CLAIMS[dialect] = (
             dialect_insert(dialect)(t).values(user_id=bindparam("u"), key=bindparam("k"),
-                                     request_hash=bindparam("h"), created_at=bindparam("at"))
+                                     request_hash=bindparam("h"), created_at=bindparam("at"),
+                                     status_code=bindparam("status"),
+                                     response_body=bindparam("body"),
+                                     response_headers=bindparam("headers"))
             .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(t.c.id))
     return stmt
 
 
-def idempotency_begin() -> Response | None:
-    """Claim the request's ``Idempotency-Key`` in this unit of work, or answer with the
-    stored first response. The key row is inserted before the work (one INSERT … ON
-    CONFLICT DO NOTHING): a concurrent duplicate waits on the unique index until the
-    first request's transaction ends, then finds its row and replays it."""
+def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
-    if not key:
-        return None
-    if len(key) > 255:
+    if key and len(key) > 255:
         raise BadRequest("Idempotency-Key is longer than 255 characters.")
-    user = g.actor
-    fingerprint = _request_fingerprint()
-    conn = g.session.connection()
-    claimed = conn.execute(_claim_statement(conn.dialect.name),
-                           {"u": user.id, "k": key, "h": fingerprint, "at": utcnow()}).scalar()
-    if claimed is not None:
-        g.idempotency_row = claimed
+    return key or None
+
+
+def _stored_answer(key: str, fingerprint: str) -> Response | None:
+    """The stored first answer to ``key`` (409 if it answered another request)."""
+    existing = g.session.connection().execute(
+        _STORED_ANSWER, {"u": g.actor.id, "k": key}).first()
+    if existing is None:
         return None
-    t = IdempotencyKey.__table__
-    existing = conn.execute(select(t.c.request_hash, t.c.status_code, t.c.response_body,
-                                   t.c.response_headers)
-                            .where(t.c.user_id == user.id, t.c.key == key)).first()
-    if existing is not None and existing.request_hash != fingerprint:
+    if existing.request_hash != fingerprint:
         raise Conflict("This Idempotency-Key was used with a different request.",
                        code="idempotency_key_reused")
-    if existing is None or existing.status_code is None:
+    if existing.status_code is None:
         raise Conflict("A request with this Idempotency-Key is still in progress.",
                        code="idempotency_in_progress")
     resp = Response(existing.response_body, status=existing.status_code,
@@ -304,17 +306,69 @@ def idempotency_begin() -> Response | None:
     return resp
 
 
-def idempotency_store(resp: Response) -> None:
-    row_id = getattr(g, "idempotency_row", None)
-    if row_id is None:
-        return
-    if resp.status_code >= 400:
+_STORED_ANSWER = (select(IdempotencyKey.__table__.c.request_hash,
+                         IdempotencyKey.__table__.c.status_code,
+                         IdempotencyKey.__table__.c.response_body,
+                         IdempotencyKey.__table__.c.response_headers)
+                  .where(IdempotencyKey.__table__.c.user_id == bindparam("u"),
+                         IdempotencyKey.__table__.c.key == bindparam("k")))
+
+
+def idempotency_begin() -> Response | None:
+    """Answer a retried request with its stored first answer; otherwise note the
+    request's ``Idempotency-Key`` for :func:`idempotency_store`.
+
+    The key's row is written with the answer, in the request's own transaction, when
+    the work is done — not claimed first, which on SQLite would take the write lock
+    before the work's reads. Two copies of a request running at once settle there: the
+    second's INSERT meets the first's row (on PostgreSQL it waits on the unique index
+    until the first commits; on SQLite it runs after it under the write lock), rolls its
+    own work back and answers with the first's answer; a copy that failed because its
+    twin got there first (the unit is sold, …) answers the same way."""
+    key = _idempotency_key()
+    if key is None:
+        return None
+    fingerprint = _request_fingerprint()
+    g.idempotency = (key, fingerprint)
+    return _stored_answer(key, fingerprint)
+
+
+def idempotency_replay_after_failure() -> Response | None:
+    """After a failure: roll the request's work back and, if a twin with the same key
+    has meanwhile stored its answer, return that answer."""
+    noted = getattr(g, "idempotency", None)
+    if noted is None:
+        return None
+    g.session.rollback()
+    replay = _stored_answer(*noted)
+    if replay is not None:
+        g.rollback = True
+    return replay
+
+
+def idempotency_store(resp: Response) -> Response:
+    """Write the key's row with the answer (``INSERT … ON CONFLICT DO NOTHING``); if a
+    twin stored one first, roll this request's work back and return the twin's answer."""
+    noted = getattr(g, "idempotency", None)
+    if noted is None or resp.status_code >= 400:
         # Failed requests are not remembered: nothing was written, a retry may succeed.
-        return
-    t = IdempotencyKey.__table__
-    g.session.connection().execute(update(t).where(t.c.id == row_id).values(
-        status_code=resp.status_code, response_body=resp.get_data(as_text=True),
-        response_headers={k: v for k, v in resp.headers.items() if k.lower() == "location"}))
+        return resp
+    key, fingerprint = noted
+    conn = g.session.connection()
+    stored = conn.execute(_claim_statement(conn.dialect.name), {
+        "u": g.actor.id, "k": key, "h": fingerprint, "at": utcnow(),
+        "status": resp.status_code, "body": resp.get_data(as_text=True),
+        "headers": {k: v for k, v in resp.headers.items() if k.lower() == "location"},
+    }).scalar()
+    if stored is not None:
+        return resp
+    g.session.rollback()
+    g.rollback = True
+    replay = _stored_answer(key, fingerprint)
+    if replay is None:   # the twin's row went away (it cannot, short of a purge): retryable
+        raise Conflict("A request with this Idempotency-Key is still in progress.",
+                       code="idempotency_in_progress")
+    return replay
 
 
 def handler_body(view: Callable[..., Any]) -> Callable[..., Any]:

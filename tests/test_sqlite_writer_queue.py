@@ -1,14 +1,15 @@
 """SQLite writers queue through a kernel lock (core.db._WriterQueue) instead of
 SQLite's sleeping busy handler: a waiter starts the moment the writer before it ends,
 gives up with "database is locked" after the wait limit, and an abandoned wait does not
-keep the lock."""
+keep the lock. A writing unit of work reads without the lock until its first write or
+locking read (``with_for_update()``)."""
 from __future__ import annotations
 
 import threading
 import time
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import column, select, table, text
 from sqlalchemy.exc import OperationalError
 
 import core.db
@@ -101,3 +102,68 @@ def test_many_concurrent_writers_all_commit(db):
     assert errors == []
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 120
+
+
+def _holding_writer(db: Database, started: threading.Event, release: threading.Event) -> None:
+    with unit_of_work(db) as s:
+        s.execute(text("INSERT INTO t (who) VALUES ('holder')"))
+        started.set()
+        release.wait(10)
+
+
+def test_reads_in_a_writing_unit_of_work_do_not_wait_for_the_writer(db):
+    started, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holding_writer, args=(db, started, release))
+    holder.start()
+    started.wait(5)
+    try:
+        t0 = time.monotonic()
+        with unit_of_work(db) as s:   # a writing unit of work that only reads
+            assert s.execute(text("SELECT count(*) FROM t")).scalar() == 0
+        assert time.monotonic() - t0 < 0.2   # did not queue behind the open writer
+    finally:
+        release.set()
+        holder.join()
+
+
+def test_the_first_write_waits_for_the_lock_and_sees_the_latest_data(db):
+    started, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holding_writer, args=(db, started, release))
+    holder.start()
+    started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    with unit_of_work(db) as s:
+        # read before the holder commits: its row is not there yet
+        assert s.execute(text("SELECT count(*) FROM t")).scalar() == 0
+        # the write waits for the holder, then runs on the latest committed data
+        s.execute(text("INSERT INTO t (who) SELECT 'after ' || count(*) FROM t"))
+        assert s.execute(text("SELECT who FROM t ORDER BY id")).scalars().all() == [
+            "holder", "after 1"]
+    holder.join()
+
+
+def test_a_locking_read_takes_the_write_lock(db):
+    """``with_for_update()`` renders nothing on SQLite, so the kernel takes the write lock
+    for it: a read that decides a write is never stale."""
+    t = table("t", column("id"), column("who"))
+    _write(db, "one")
+    locked, release = threading.Event(), threading.Event()
+
+    def locker() -> None:
+        with unit_of_work(db) as s:
+            s.execute(select(t.c.who).where(t.c.id == 1).with_for_update()).scalar()
+            locked.set()
+            release.wait(10)
+            s.execute(text("UPDATE t SET who = 'locker' WHERE id = 1"))
+
+    th = threading.Thread(target=locker)
+    th.start()
+    locked.wait(5)
+    threading.Timer(0.2, release.set).start()
+    t0 = time.monotonic()
+    with unit_of_work(db) as s:
+        s.execute(text("UPDATE t SET who = who || ' then second' WHERE id = 1"))
+    assert time.monotonic() - t0 >= 0.15   # queued behind the locking read's transaction
+    th.join()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT who FROM t WHERE id = 1")).scalar() == "locker then second"

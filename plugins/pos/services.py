@@ -5,19 +5,21 @@ They raise the kernel's domain errors and write nothing that is not rolled back 
 them.
 
 Concurrency. A serialized unit is sold once: ringing it up locks its ``items`` row
-(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the writing unit of work holds
-``BEGIN IMMEDIATE``) and re-reads its status under the lock, so of two registers
+(``SELECT … FOR UPDATE``; on SQLite that locking read takes the database's write
+lock, ``BEGIN IMMEDIATE``) and re-reads its status under the lock, so of two registers
 selling the same serial in the same second one completes and the other gets 409.
-Locks are always taken in one order — units (sorted), then stock levels (sorted by
-product), and the audit chain's head last, when the unit of work commits — so two
-sales never deadlock.
+Locks are always taken in one order — units (sorted), then the shift (shared: a close
+waits for the sales in progress, and a sale after a close sees it closed), then stock
+levels (sorted by product), and the audit chain's head last, when the unit of work
+commits — so two sales never deadlock. A sale reads everything else first, before
+any lock.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, NamedTuple, Sequence
 
 from sqlalchemy import Select, bindparam, func, insert, or_, select, text
 
@@ -107,14 +109,46 @@ def get_shift(session: Any, shift_id: int, *, lock: bool = False) -> Shift:
     return shift
 
 
-def _open_shift_for_sale(session: Any, shift_id: int) -> Shift:
-    shift = session.get(Shift, shift_id)
-    if shift is None:
+class _ShiftForSale(NamedTuple):
+    id: int
+    status: str
+    register_id: int
+    location_id: int
+    printer_id: int | None
+    register_name: str
+
+
+_SHIFT_FOR_SALE = (select(Shift.id, Shift.status, Shift.register_id, Register.location_id,
+                          Register.printer_id, Register.name)
+                   .join(Register, Register.id == Shift.register_id)
+                   .where(Shift.id == bindparam("id")))
+
+
+def _open_shift_for_sale(session: Any, shift_id: int) -> _ShiftForSale:
+    """The open shift a sale or refund is rung up on, with its register's location and
+    printer (one read; the sale re-checks the status under lock before writing)."""
+    row = session.execute(_SHIFT_FOR_SALE, {"id": shift_id}).first()
+    if row is None:
         raise Invalid(f"No till session {shift_id}.", fields={"session_id": ["Unknown session."]})
+    shift = _ShiftForSale(*row)
     if shift.status != "open":
         raise Conflict(f"Till session {shift_id} is closed; open a new one.", code="session_closed",
                        fields={"session_id": ["Closed."]})
     return shift
+
+
+_SHIFT_STATUS_SHARED = (select(Shift.status).where(Shift.id == bindparam("id"))
+                       .with_for_update(read=True, key_share=True))
+
+
+def _recheck_shift_open(session: Any, shift_id: int) -> None:
+    """Re-read the shift's status under a lock that a close (``FOR UPDATE``) waits for,
+    so no sale lands on a shift whose Z report is already counted. ``FOR KEY SHARE`` is
+    the lock the sale's foreign key takes anyway on PostgreSQL; on SQLite this locking
+    read takes the write lock if nothing has yet."""
+    if session.execute(_SHIFT_STATUS_SHARED, {"id": shift_id}).scalar() != "open":
+        raise Conflict(f"Till session {shift_id} is closed; open a new one.", code="session_closed",
+                       fields={"session_id": ["Closed."]})
 
 
 def close_report(session: Any, shift: Shift, *, counted_cash: Decimal | None = None,
@@ -370,17 +404,24 @@ _UNIT_FOR_SALE = (select(Item).where(Item.product_id == bindparam("pid"),
                   .with_for_update().execution_options(populate_existing=True))
 
 
-def _lock_units(session: Any, charges: list[Charge], location_id: int) -> None:
-    """Lock and check each serialized unit sold, in one order (no deadlocks)."""
-    wanted = [(c.product.id, normalize_serial(c.serial or ""), i, c)
-              for i, c in enumerate(charges) if c.product is not None and c.product.serialized
-              and c.kind != "warranty"]
+def _units_wanted(charges: list[Charge]) -> list[tuple[int, str, int, Charge]]:
+    """The serialized units a sale sells, in lock order; a serial twice is refused."""
+    wanted = sorted(((c.product.id, normalize_serial(c.serial or ""), i, c)
+                     for i, c in enumerate(charges) if c.product is not None
+                     and c.product.serialized and c.kind != "warranty"),
+                    key=lambda w: (w[0], w[1]))
     seen: set[tuple[int, str]] = set()
-    for pid, norm, i, c in sorted(wanted, key=lambda w: (w[0], w[1])):
+    for pid, norm, i, c in wanted:
         if (pid, norm) in seen:
             raise Invalid(f"Serial {c.serial!r} is on the sale twice.",
                           fields={"lines": {i: {"serial": ["Already on this sale."]}}})
         seen.add((pid, norm))
+    return wanted
+
+
+def _lock_units(session: Any, wanted: list[tuple[int, str, int, Charge]], location_id: int) -> None:
+    """Lock and check each serialized unit sold, in one order (no deadlocks)."""
+    for pid, norm, i, c in wanted:
         item = session.scalar(_UNIT_FOR_SALE, {"pid": pid, "norm": norm})
         if item is None:
             raise Invalid(f"{c.product.name} has no unit with serial {c.serial!r}.",
@@ -422,7 +463,7 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     a ``ticket_id`` adds the repair ticket's charges less its deposit.
     """
     shift = _open_shift_for_sale(session, shift_id)
-    location_id = shift.register.location_id
+    location_id = shift.location_id
     if customer_id is not None:
         customer = session.get(Customer, customer_id)
         if customer is None:
@@ -442,7 +483,7 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     charges = _warranty_charges(session, charges, customer_id)
     if not charges:
         raise Invalid("A sale needs at least one line.", fields={"lines": ["At least one line."]})
-    _lock_units(session, charges, location_id)
+    units = _units_wanted(charges)
     include_tax = bool(get_setting("core", "prices_include_tax", session))
     amounts = _price(charges, include_tax)
     totals = pricing.sum_lines(amounts)
@@ -452,6 +493,9 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     except ValueError as exc:
         raise Invalid(str(exc), fields={"payments": [str(exc)]}, code="payment_short"
                       if "short" in str(exc) else "overpaid") from exc
+    # Everything above only read; the locks come now, the writes right after.
+    _lock_units(session, units, location_id)
+    _recheck_shift_open(session, shift.id)
 
     sale = _insert_sale(session, dict(
         kind="sale", status="completed", at=utcnow(), shift_id=shift.id,
@@ -479,7 +523,7 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     _take_out_of_stock(session, actor, sale, charges, location_id, customer_id)
     info = sale_info(sale)
     _hook().sale_completed(session=session, sale=info, actor=actor)
-    _after_sale_devices(session, actor, sale, tenders, print_receipt, info)
+    _after_sale_devices(session, actor, sale, tenders, print_receipt, info, shift)
     return sale
 
 
@@ -508,14 +552,15 @@ _INSERT_SALE = insert(Sale.__table__)
 _INSERT_LINES = insert(SaleLine.__table__).returning(SaleLine.__table__.c.id,
                                                     SaleLine.__table__.c.position)
 _INSERT_PAYMENTS = insert(Payment.__table__)
-_NEXT_SALE_ID_SQLITE = select(func.coalesce(func.max(Sale.id), 0) + 1)
+# A locking read: on SQLite it runs under the write lock (SQLite renders no FOR UPDATE).
+_NEXT_SALE_ID_SQLITE = select(func.coalesce(func.max(Sale.id), 0) + 1).with_for_update()
 _NEXT_SALE_ID_PG = text("SELECT nextval(pg_get_serial_sequence('pos_sale', 'id'))")
 
 
 def _next_sale_id(session: Any) -> int:
     """The new sale's id before its INSERT: the sequence's next value on PostgreSQL;
-    on SQLite the next rowid, stable because the writing unit of work holds the
-    database's write lock (BEGIN IMMEDIATE) until it commits."""
+    on SQLite the next rowid, stable because it is read under the database's write
+    lock (a locking read), held until the unit of work commits."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         return int(conn.execute(_NEXT_SALE_ID_PG).scalar_one())
@@ -546,21 +591,21 @@ def _take_out_of_stock(session: Any, actor: Any, sale: Sale, charges: list[Charg
 
 
 def _after_sale_devices(session: Any, actor: Any, sale: Sale, tenders: list[tuple[str, Decimal]],
-                        print_receipt: bool | None, info: SaleInfo) -> None:
+                        print_receipt: bool | None, info: SaleInfo, shift: _ShiftForSale) -> None:
     """Queue the receipt (and the drawer kick for cash): jobs after commit; a shop
     without a printer (or without the devices plugin) simply gets none."""
     cash = any(m == "cash" for m, _a in tenders) or sale.change_due > 0
     if print_receipt is None:
         print_receipt = bool(get_setting(PLUGIN, "print_receipt", session))
-    register = session.get(Register, sale.register_id)
     if print_receipt:
-        doc = replace(receipt_document(session, sale, info), open_drawer=cash)
-        job = _hook().print_document(session=session, document=doc, printer_id=register.printer_id,
+        doc = replace(receipt_document(session, sale, info, register_name=shift.register_name),
+                      open_drawer=cash)
+        job = _hook().print_document(session=session, document=doc, printer_id=shift.printer_id,
                                      actor=actor)
         if job is not None:
             return
     if cash:
-        _hook().open_cash_drawer(session=session, printer_id=register.printer_id, actor=actor)
+        _hook().open_cash_drawer(session=session, printer_id=shift.printer_id, actor=actor)
 
 
 def print_receipt(session: Any, actor: Any, sale: Sale) -> int:
@@ -630,7 +675,7 @@ def return_sale(session: Any, actor: Any, sale_id: int, data: dict[str, Any]) ->
     if not requested:
         raise Invalid("Name the lines to return.", fields={"lines": ["At least one line."]})
     ret = Sale(kind="return", status="completed", at=utcnow(), shift_id=shift.id,
-               register_id=shift.register_id, location_id=shift.register.location_id,
+               register_id=shift.register_id, location_id=shift.location_id,
                user_id=actor.id if actor else None, customer_id=original.customer_id,
                ticket_id=original.ticket_id, original_sale_id=original.id,
                prices_include_tax=original.prices_include_tax, subtotal=ZERO, tax=ZERO,
@@ -769,7 +814,8 @@ def _quantity_text(q: Decimal) -> str:
     return str(q.to_integral_value()) if q == q.to_integral_value() else str(q.normalize())
 
 
-def receipt_document(session: Any, sale: Sale, info: SaleInfo | None = None) -> ReceiptDocument:
+def receipt_document(session: Any, sale: Sale, info: SaleInfo | None = None, *,
+                     register_name: str | None = None) -> ReceiptDocument:
     """The sale's receipt as data; ``core.render_text``/``render_html`` and the
     devices plugin lay it out."""
     info = info or sale_info(sale)
@@ -778,10 +824,11 @@ def receipt_document(session: Any, sale: Sale, info: SaleInfo | None = None) -> 
     phone = get_setting("core", "shop_phone", session)
     if phone:
         header.append(phone)
-    register = session.get(Register, sale.register_id)
+    if register_name is None:
+        register_name = session.get(Register, sale.register_id).name
     when = sale.at.strftime("%Y-%m-%d %H:%M")
     doc_info = [("Sale" if sale.kind == "sale" else "Return", sale.number or ""), ("Date", when),
-                ("Register", register.name)]
+                ("Register", register_name)]
     if sale.original_sale_id:
         original = session.get(Sale, sale.original_sale_id)
         doc_info.append(("Original sale", original.number or ""))

@@ -10,15 +10,15 @@ from typing import Any, Callable
 from tests.plugins.pos.conftest import Shop, bike_sale
 
 
-def race(app: Any, token: str, bodies: list[dict]) -> list[Any]:
+def race(app: Any, token: str, bodies: list[dict], key: str | None = None) -> list[Any]:
     barrier = threading.Barrier(len(bodies))
     results: list[Any] = [None] * len(bodies)
+    headers = {"Authorization": f"Bearer {token}", **({"Idempotency-Key": key} if key else {})}
 
     def run(i: int) -> None:
         client = app.test_client()
         barrier.wait()
-        resp = client.post("/api/v1/pos/sales", json=bodies[i],
-                           headers={"Authorization": f"Bearer {token}"})
+        resp = client.post("/api/v1/pos/sales", json=bodies[i], headers=headers)
         results[i] = (resp.status_code, resp.get_json())
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
@@ -58,3 +58,22 @@ def test_concurrent_sales_get_distinct_numbers(app: Any, shop: Shop,
     assert [status for status, _ in results] == [201] * 8, results
     numbers = {b["number"] for _, b in results}
     assert len(numbers) == 8
+
+
+def test_a_sale_sent_twice_at_once_with_one_key_sells_once(app: Any, shop: Shop,
+                                                          make_user: Callable[..., Any]) -> None:
+    """A till that resends a sale while the first copy is still in flight: both copies
+    answer with the one sale, the bike is sold once (the copy that lost found the unit
+    sold, rolled back and replayed the first answer)."""
+    _uid, token = make_user("cashier")
+    serial = shop.bike_serials[0]
+    results = race(app, token, [bike_sale(shop, serial=serial)] * 4, key="till-1-sale-77")
+    assert [status for status, _ in results] == [201] * 4, results
+    assert len({body["id"] for _, body in results}) == 1
+    client = app.test_client()
+    sales = client.get("/api/v1/pos/sales", headers={"Authorization": f"Bearer {token}"}).json
+    assert sales["total"] == 1
+    from core.records.stock import verify_levels
+    rt = app.extensions["counterdesk"]
+    with rt.unit_of_work(write=False) as s:
+        assert verify_levels(s) == []

@@ -91,16 +91,17 @@ def write_pending(session: Session) -> int:
         values["prev_hash"] = prev
         # The row is written once, hash included: the database refuses updates to it.
         values["hash"] = prev = _digest(prev, values)
-    if len(pending) > 1:   # all but the last in one executemany; the last gives the id
-        conn.execute(_INSERT_ENTRY, pending[:-1])
-    last_id = conn.execute(_INSERT_ENTRY, pending[-1]).inserted_primary_key[0]
+    # One multi-row INSERT. Both databases number the rows of one VALUES list in its
+    # order (rowid / the sequence as the rows are produced), so the chain's order is
+    # the id order and the last entry has the highest id.
+    last_id = max(row.id for row in conn.execute(_INSERT_ENTRIES, pending))
     conn.execute(_MOVE_HEAD, {"last": last_id, "hash": prev})
     return len(pending)
 
 
 _LOCK_HEAD = (select(AuditHead.__table__.c.last_hash).where(AuditHead.__table__.c.id == 1)
               .with_for_update())
-_INSERT_ENTRY = insert(AuditEntry.__table__)
+_INSERT_ENTRIES = insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id)
 _MOVE_HEAD = (update(AuditHead.__table__).where(AuditHead.__table__.c.id == 1)
               .values(last_id=bindparam("last"), last_hash=bindparam("hash")))
 

@@ -21,6 +21,25 @@ idempotency key); one that has no attempt left is recorded ``failed``. The worke
 dispatcher (the in-process runner's poll, without Redis) does this recovery and
 hands over pending rows that are due.
 
+A job function that is a generator is *staged*: its first step, up to its one
+``yield``, runs inside the transaction that claims the row and commits with the claim;
+the rest runs like a plain job, its database work committing with ``done``. The first
+step is where a job marks its own record as in progress and reads what it needs, so
+the mark is visible while the job talks to the outside world, at no transaction of its
+own. It holds the claim's transaction (on SQLite, the write lock), so it only touches
+the database. If it raises, its work rolls back with the claim and the attempt is
+recorded as failed like any other; if it returns without yielding, the job is done
+with the claim, in that one transaction. The rest starts without a transaction open
+(one begins at its first statement), so it can do slow I/O first and write last::
+
+    def print_label(label_id: int) -> Iterator[None]:
+        label = mark_printing(current_session(), label_id)   # commits with the claim
+        if label is None:
+            return                                           # done already: done now
+        yield
+        send_to_printer(label)                               # no transaction open
+        mark_printed(current_session(), label_id)            # commits with "done"
+
 On RQ a job is stopped after its ``timeout`` (plus a few seconds for the bookkeeping);
 the in-process runner cannot stop a thread, so there the timeout only decides when a
 ``running`` row counts as abandoned.
@@ -29,14 +48,16 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import inspect
 import json
 import logging
 import signal
 import threading
+import time
 import traceback
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from core.db import after_commit, current_session, utcnow
 from core.models import OutboxJob
@@ -261,34 +282,134 @@ def _error_text(exc: BaseException) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
 
 
+# A job runs on every sale (its receipt): the statements that claim and settle a row
+# are built once, on the table, and executed on the unit of work's connection (no
+# ORM flush, no statement built per call). Bind names start with ``b_`` so they never
+# collide with the columns SQLAlchemy binds by name in a SET clause.
+_OUTBOX = OutboxJob.__table__
+_ID = _OUTBOX.c.id == bindparam("b_id")
+
+
+def _claim_statement(by_attempt: bool) -> Any:
+    c = _OUTBOX.c
+    turn = (c.attempts == bindparam("b_attempt")) if by_attempt else (c.run_after <= bindparam("b_now"))
+    # Not ``in_()``: an expanding IN is rewritten on every execution.
+    return (update(_OUTBOX).where(_ID, (c.status == "pending") | (c.status == "queued"), turn)
+            .values(status="running", attempts=c.attempts + 1, started_at=bindparam("b_now"))
+            .returning(c.name, c.kwargs, c.attempts, c.max_attempts))
+
+
+_CLAIM_DUE = _claim_statement(by_attempt=False)        # the in-process runner: rows that are due
+_CLAIM_ATTEMPT = _claim_statement(by_attempt=True)     # an RQ hand-over: that attempt only
+_OURS = _ID & (_OUTBOX.c.status == "running") & (_OUTBOX.c.attempts == bindparam("b_attempts"))
+_SETTLE_DONE = update(_OUTBOX).where(_OURS).values(
+    status="done", finished_at=bindparam("b_now"), last_error=None)
+_SETTLE_RETRY = update(_OUTBOX).where(_OURS).values(
+    status="pending", run_after=bindparam("b_run_after"), last_error=bindparam("b_error"))
+_SETTLE_FAILED = update(_OUTBOX).where(_OURS).values(
+    status="failed", finished_at=bindparam("b_now"), last_error=bindparam("b_error"))
+
+
+def _claim(session: Any, job_id: int, attempt: int | None) -> Any:
+    """Take the row (``running``, one more attempt) if it is ours to run; None if not."""
+    params: dict[str, Any] = {"b_id": job_id, "b_now": utcnow()}
+    if attempt is None:
+        return session.connection().execute(_CLAIM_DUE, params).first()
+    params["b_attempt"] = attempt
+    return session.connection().execute(_CLAIM_ATTEMPT, params).first()
+
+
+def _settle_done(session: Any, job_id: int, attempts: int) -> bool:
+    """Mark our claim ``done`` in the job's transaction; False when the claim was lost."""
+    return bool(session.connection().execute(_SETTLE_DONE, {
+        "b_id": job_id, "b_attempts": attempts, "b_now": utcnow()}).rowcount)
+
+
+def _settle_failure(session: Any, spec: Any, job_id: int, attempts: int, max_attempts: int,
+                    error: str) -> str:
+    """Record a failed attempt: ``pending`` again after the job's backoff, or
+    ``failed`` when no attempt is left. Returns the new status (``skipped`` when the
+    claim was lost)."""
+    params: dict[str, Any] = {"b_id": job_id, "b_attempts": attempts, "b_error": error}
+    if attempts < max_attempts and spec is not None:
+        backoff = tuple(spec.backoff) or (0,)
+        wait = backoff[min(attempts - 1, len(backoff) - 1)]
+        status, stmt = "pending", _SETTLE_RETRY
+        params["b_run_after"] = utcnow() + dt.timedelta(seconds=wait)
+    else:
+        status, stmt = "failed", _SETTLE_FAILED
+        params["b_now"] = utcnow()
+    return status if session.connection().execute(stmt, params).rowcount else "skipped"
+
+
+def _resume(steps: Iterator[Any]) -> bool:
+    """Run a staged job up to its next ``yield``; True when it has finished instead."""
+    try:
+        next(steps)
+    except StopIteration:
+        return True
+    return False
+
+
+class _FirstStepFailed(Exception):
+    """A staged job's first step raised: its exception, carried out of the claim's
+    transaction (which rolls back with it)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def run_job(runtime: Any, job_id: int, attempt: int | None = None) -> str:
     """Claim, run and settle one outbox row. Returns the row's new status, or
     ``skipped`` when it is not ours to run (someone else has it, it is done, or it is
-    not due / not the attempt that was handed over)."""
-    claim = update(OutboxJob).where(OutboxJob.id == job_id,
-                                    OutboxJob.status.in_(("pending", "queued")))
-    if attempt is None:
-        claim = claim.where(OutboxJob.run_after <= utcnow())
-    else:
-        claim = claim.where(OutboxJob.attempts == attempt)
-    with runtime.unit_of_work() as s:
-        row = s.connection().execute(
-            claim.values(status="running", attempts=OutboxJob.attempts + 1, started_at=utcnow())
-            .returning(OutboxJob.name, OutboxJob.kwargs, OutboxJob.attempts,
-                       OutboxJob.max_attempts)).first()
-    if row is None:
-        return "skipped"
-    name, kwargs, attempts, max_attempts = row.name, dict(row.kwargs), row.attempts, row.max_attempts
-    ours = (OutboxJob.id == job_id) & (OutboxJob.status == "running") & (OutboxJob.attempts == attempts)
-    spec = runtime.registry.jobs.get(name)
+    not due / not the attempt that was handed over).
+
+    A job function that is a generator is *staged*: what it does before its
+    ``yield`` runs in the transaction that claims the row and commits with the claim;
+    the rest runs like a plain job (see the module's documentation)."""
+    steps: Iterator[Any] | None = None
+    try:
+        try:
+            with runtime.unit_of_work() as s:
+                row = _claim(s, job_id, attempt)
+                if row is None:
+                    return "skipped"
+                name, kwargs, attempts, max_attempts = row
+                spec = runtime.registry.jobs.get(name)
+                if spec is not None and inspect.isgeneratorfunction(spec.func):
+                    steps = spec.func(**kwargs)
+                    try:
+                        finished = _resume(steps)
+                    except Exception as exc:  # noqa: BLE001 - recorded as a failed attempt
+                        raise _FirstStepFailed(exc) from exc
+                    if finished:   # nothing left to do after the claim: done with it
+                        _settle_done(s, job_id, attempts)
+                        return "done"
+        except _FirstStepFailed as failed:
+            return _record_first_step_failure(runtime, job_id, attempt, name, failed.error)
+        return _run_claimed(runtime, spec, steps, job_id, name, kwargs, attempts, max_attempts)
+    finally:
+        if steps is not None:
+            steps.close()
+
+
+def _run_claimed(runtime: Any, spec: Any, steps: Iterator[Any] | None, job_id: int, name: str,
+                 kwargs: dict[str, Any], attempts: int, max_attempts: int) -> str:
+    """Run a claimed row's job (or a staged job's rest) and settle the row."""
     try:
         if spec is None:
             raise LookupError(f"no enabled plugin registers the job {name!r}")
         with runtime.unit_of_work() as s:
-            spec.func(**kwargs)
+            if steps is None:
+                if inspect.isgenerator(spec.func(**kwargs)):
+                    # A wrapped generator function: its steps would silently not run.
+                    raise TypeError(f"job {name!r} returned a generator: register the "
+                                    "generator function itself to make it a staged job")
+            elif not _resume(steps):
+                raise TypeError(f"job {name!r} yields more than once")
             # Done in the job's own transaction: its database work and "done" commit together.
-            if not s.execute(update(OutboxJob).where(ours).values(
-                    status="done", finished_at=utcnow(), last_error=None)).rowcount:
+            if not _settle_done(s, job_id, attempts):
                 raise _LostClaim()
         return "done"
     except _LostClaim:
@@ -299,17 +420,25 @@ def run_job(runtime: Any, job_id: int, attempt: int | None = None) -> str:
         error = _error_text(exc)
         log.warning("job %s #%s failed (attempt %d/%d): %s", name, job_id, attempts, max_attempts, error)
         log.debug("%s", traceback.format_exc())
-    if attempts < max_attempts and spec is not None:
-        backoff = tuple(spec.backoff) or (0,)
-        wait = backoff[min(attempts - 1, len(backoff) - 1)]
-        status, values = "pending", {"run_after": utcnow() + dt.timedelta(seconds=wait),
-                                     "last_error": error}
-    else:
-        status, values = "failed", {"finished_at": utcnow(), "last_error": error}
     with runtime.unit_of_work() as s:
-        if not s.execute(update(OutboxJob).where(ours).values(status=status, **values)).rowcount:
+        return _settle_failure(s, spec, job_id, attempts, max_attempts, error)
+
+
+def _record_first_step_failure(runtime: Any, job_id: int, attempt: int | None, name: str,
+                               exc: Exception) -> str:
+    """The first step's work rolled back with the claim: claim the row again, so the
+    attempt counts, and record the failure in the same transaction."""
+    error = _error_text(exc)
+    with runtime.unit_of_work() as s:
+        row = _claim(s, job_id, attempt)
+        if row is None:
             return "skipped"
-    return status
+        attempts, max_attempts = row.attempts, row.max_attempts
+        log.warning("job %s #%s failed in its first step (attempt %d/%d): %s", name, job_id,
+                    attempts, max_attempts, error)
+        log.debug("%s", "".join(traceback.format_exception(exc)))
+        return _settle_failure(s, runtime.registry.jobs.get(name), job_id, attempts,
+                               max_attempts, error)
 
 
 # ---------------------------------------------------------- in-process runner
@@ -346,26 +475,31 @@ class InProcessRunner:
         self._thread.join(timeout=5)
 
     def _loop(self) -> None:
-        ran = False
+        # The outbox is polled on a clock, not after every job: under a steady stream
+        # of sales the wait below never times out, and a poll per job would cost two
+        # more transactions each time.
+        next_poll = time.monotonic()   # at once: rows an earlier process left behind
         while True:
             with self._cond:
-                # After a pass that ran something, look again at once: a retry with a
-                # zero backoff is due now, not at the next poll.
                 self._cond.wait_for(lambda: self._pending or self._stopped,
-                                    0 if ran else self.poll_seconds)
+                                    max(0.0, next_poll - time.monotonic()))
                 if self._stopped:
                     return
                 batch, self._pending = self._pending, []
                 self._busy = True
-            ran = False
             try:
-                if not batch:
+                if time.monotonic() >= next_poll:
+                    next_poll = time.monotonic() + self.poll_seconds
                     recover_stale(self.runtime)
-                    batch = due_jobs(self.runtime)
+                    handed = set(batch)
+                    batch += [i for i in due_jobs(self.runtime) if i not in handed]
                 for job_id in batch:
                     if self._stopped:
                         break
-                    ran = run_job(self.runtime, job_id) != "skipped" or ran
+                    if run_job(self.runtime, job_id) == "pending":
+                        # A retry was scheduled: with a zero backoff it is due now,
+                        # not at the next poll.
+                        next_poll = time.monotonic()
             except Exception:  # noqa: BLE001 - the runner must survive a bad pass
                 log.exception("in-process job runner pass failed")
             finally:

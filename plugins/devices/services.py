@@ -8,9 +8,9 @@ document and sends it to the printer after commit, with retries.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select, update
 
 from core import (Conflict, Invalid, Model, NotFound, ReceiptDocument, ReceiptLine, ReceiptSection,
                   audit, current_runtime, current_session, document_from_dict, document_to_dict,
@@ -271,44 +271,70 @@ def _error_text(exc: BaseException) -> str:
     return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS - 1] + "…"
 
 
-def run_print_job(print_job_id: int) -> None:
+# A print job runs for every sale: its statements are built once, on the tables, and
+# run on the unit of work's connection (no ORM loads or flushes). Bind names start
+# with ``b_`` so they never collide with the columns bound by name in a SET clause.
+_JOBS = PrintJob.__table__
+_PRINTERS = Printer.__table__
+
+
+def _printer_column(name: str) -> Any:
+    return (select(_PRINTERS.c[name]).where(_PRINTERS.c.id == _JOBS.c.printer_id)
+            .correlate(_JOBS).scalar_subquery())
+
+
+# Everything rendering needs comes back from the one UPDATE that marks the job
+# ``printing`` (the printer's settings as they are now, for a reprint after a fix).
+_MARK_PRINTING = (update(_JOBS)
+                  .where(_JOBS.c.id == bindparam("b_id"), _JOBS.c.status != "done")
+                  .values(status="printing", attempts=_JOBS.c.attempts + 1,
+                          updated_at=bindparam("b_now"))
+                  .returning(_JOBS.c.attempts, _JOBS.c.document,
+                             *(_printer_column(c).label(c) for c in ("uri", "profile", "columns",
+                                                                     "encoding"))))
+_JOB_EXISTS = select(_JOBS.c.id).where(_JOBS.c.id == bindparam("b_id"))
+_MARK_DONE = (update(_JOBS).where(_JOBS.c.id == bindparam("b_id"))
+              .values(status="done", printed_at=bindparam("b_now"), last_error=None,
+                      output=bindparam("b_output"), updated_at=bindparam("b_now")))
+_MARK_FAILED = (update(_JOBS).where(_JOBS.c.id == bindparam("b_id"))
+                .values(status=bindparam("b_status"), last_error=bindparam("b_error"),
+                        updated_at=bindparam("b_now")))
+
+
+def run_print_job(print_job_id: int) -> Iterator[None]:
     """The ``devices.print`` job: render the stored document for the printer and send it.
 
-    Nothing is held open while the printer is slow: the job is marked ``printing``
-    in a short transaction of its own, the bytes go out with no transaction open,
-    and a failure is recorded in another one, so it stays on the print job when the
-    outbox rolls the attempt back and schedules a retry. ``done`` commits with the
-    outbox row.
+    A staged job (see ``core.jobs``): up to its ``yield`` it runs in the transaction
+    that claims the outbox row, where one UPDATE marks the print job ``printing``,
+    counts the attempt and returns the document and the printer's settings; that
+    commits with the claim. Then, with no transaction open, it renders and sends the
+    bytes (a slow printer holds nothing), and marks the job ``done`` in the
+    transaction that settles the outbox row. A failure is recorded in a short
+    transaction of its own, so it stays on the print job when the outbox rolls the
+    attempt back and schedules a retry. A job that is already ``done`` (handed over
+    twice after it printed) is never printed again.
     """
-    from plugins.devices.render import render_escpos
+    from plugins.devices.render import render_stored
     from plugins.devices.transports import send
     runtime = current_runtime()
-    with runtime.unit_of_work() as s:
-        job = s.get(PrintJob, print_job_id)
-        if job is None:
+    conn = current_session().connection()
+    job = conn.execute(_MARK_PRINTING, {"b_id": print_job_id, "b_now": utcnow()}).first()
+    if job is None:
+        if conn.execute(_JOB_EXISTS, {"b_id": print_job_id}).first() is None:
             raise LookupError(f"print job {print_job_id} does not exist")
-        if job.status == "done":
-            return  # handed over twice after it printed: never print twice
-        job.status = "printing"
-        job.attempts += 1
-        attempt = job.attempts
-        printer = job.printer
-        uri, profile, columns, encoding = printer.uri, printer.profile, printer.columns, printer.encoding
-        document = job.document
+        return  # already done: never print twice
+    yield
     try:
-        data = render_escpos(document_from_dict(document), profile=profile, columns=columns,
-                             encoding=encoding)
-        target = parse_uri(uri)
+        data = render_stored(job.document, profile=job.profile, columns=job.columns,
+                             encoding=job.encoding)
+        target = parse_uri(job.uri)
         send(target, data, job_id=print_job_id, base_dir=runtime.config.instance_path)
     except Exception as exc:
         with runtime.unit_of_work() as s:
-            job = s.get(PrintJob, print_job_id)
-            job.status = "failed" if attempt > PRINT_RETRIES else "queued"
-            job.last_error = _error_text(exc)
+            s.connection().execute(_MARK_FAILED, {
+                "b_id": print_job_id, "b_error": _error_text(exc), "b_now": utcnow(),
+                "b_status": "failed" if job.attempts > PRINT_RETRIES else "queued"})
         raise
-    job = current_session().get(PrintJob, print_job_id)
-    job.status = "done"
-    job.printed_at = utcnow()
-    job.last_error = None
-    job.output = data if target.scheme == "dummy" else None
-
+    current_session().connection().execute(_MARK_DONE, {
+        "b_id": print_job_id, "b_now": utcnow(),
+        "b_output": data if target.scheme == "dummy" else None})

@@ -9,7 +9,9 @@ separate process did.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 import os
 import signal
 import subprocess
@@ -66,6 +68,57 @@ def sleepy(path: str, tag: str, seconds: float) -> None:
     _append(path, f"{tag}-end")
 
 
+def _mark(tag: str, value: str) -> None:
+    """A job's own database work: a settings row named after ``tag``."""
+    from core.db import current_session
+    from core.models import SettingValue
+    current_session().merge(SettingValue(plugin="jobtest", key=tag, value=value))
+
+
+def mark_of(tag: str) -> str | None:
+    """``tag``'s mark as another unit of work sees it (what has committed)."""
+    from core.models import SettingValue
+    from core.runtime import current
+    with current().unit_of_work(write=False) as s:
+        row = s.get(SettingValue, ("jobtest", tag))
+        return None if row is None else row.value
+
+
+def staged(path: str, tag: str, fail: str = "") -> Iterator[None]:
+    """A staged job: marks ``tag`` started in its first step (which commits with the
+    claim), then writes what others see of the mark and marks it done. ``fail``:
+    ``first`` (its first step raises), ``early`` (it ends in its first step), ``rest``
+    (the rest raises), ``twice`` (it yields twice), ``lost`` (its claim is taken
+    away while the rest runs)."""
+    _mark(tag, "started")
+    if fail == "first":
+        raise RuntimeError(f"first step failed: {tag}")
+    if fail == "early":
+        return
+    yield
+    _append(path, f"{tag}-{mark_of(tag)}")
+    if fail == "twice":
+        yield
+    if fail == "lost":   # what recover_stale does to a row it thinks abandoned
+        from core.runtime import current
+        from core.models import OutboxJob
+        from sqlalchemy import update
+        with current().unit_of_work() as s:
+            s.execute(update(OutboxJob).where(OutboxJob.name == "jobtest.staged",
+                                              OutboxJob.status == "running").values(status="pending"))
+    _mark(tag, "done")
+    if fail == "rest":
+        raise RuntimeError(f"rest failed: {tag}")
+
+
+def wrapped(func: Callable[..., Any]) -> Callable[..., Any]:
+    """A decorator that hides that ``func`` is a generator function."""
+    @functools.wraps(func)
+    def wrapper(**kwargs: Any) -> Any:
+        return func(**kwargs)
+    return wrapper
+
+
 @hookimpl
 def register_jobs() -> list[Job]:
     return [
@@ -73,6 +126,8 @@ def register_jobs() -> list[Job]:
         Job("jobtest.flaky", flaky, retries=2, backoff=(0,)),
         Job("jobtest.boom", boom, retries=2, backoff=(0, 1)),
         Job("jobtest.sleepy", sleepy, retries=0, timeout=30),
+        Job("jobtest.staged", staged, retries=1, backoff=(0,)),
+        Job("jobtest.wrapped", wrapped(staged), retries=0),
     ]
 
 
@@ -129,6 +184,24 @@ def enqueue_committed(rt: Any, name: str, **kwargs: Any) -> int:
     from core import enqueue
     with rt.unit_of_work():
         return enqueue(name, **kwargs).id
+
+
+@contextlib.contextmanager
+def write_transactions(rt: Any) -> Iterator[list[int]]:
+    """Count the writing transactions this thread begins inside the block."""
+    from sqlalchemy import event
+    count = [0]
+    me = threading.get_ident()
+
+    def begun(conn: Any) -> None:
+        if threading.get_ident() == me and conn.get_execution_options().get("counterdesk_write"):
+            count[0] += 1
+
+    event.listen(rt.db.engine, "begin", begun)
+    try:
+        yield count
+    finally:
+        event.remove(rt.db.engine, "begin", begun)
 
 
 def insert_row(rt: Any, name: str, kwargs: dict, **values: Any) -> int:
@@ -284,6 +357,109 @@ def test_in_process_runner_picks_up_abandoned_and_leftover_rows(inproc: Any, tmp
              "the runner to pick the rows up")
     assert sorted(effects(out)) == ["crashed", "leftover"]
     assert (outbox(inproc, crashed).attempts, outbox(inproc, leftover).attempts) == (2, 1)
+
+
+def test_in_process_runner_runs_due_retries_while_jobs_keep_coming(inproc: Any, tmp_path: Path) -> None:
+    """The runner polls for due retries on a clock: a steady stream of new jobs (a
+    busy till) does not hold a retry back."""
+    bad, ok = str(tmp_path / "boom"), str(tmp_path / "ok")
+    job_id = enqueue_committed(inproc, "jobtest.boom", path=bad, tag="x")   # backoff 0, then 1 s
+    deadline = time.monotonic() + 8
+    while outbox(inproc, job_id).status != "failed" and time.monotonic() < deadline:
+        enqueue_committed(inproc, "jobtest.record", path=ok, tag="r")
+        time.sleep(0.1)
+    assert outbox(inproc, job_id).status == "failed" and effects(bad) == ["x", "x", "x"]
+    assert inproc._jobs_runner.wait_idle(10)
+    assert set(effects(ok)) == {"r"}
+
+
+# ------------------------------------------------------------------ staged jobs
+
+def test_a_staged_jobs_first_step_commits_with_the_claim(inproc: Any, tmp_path: Path) -> None:
+    out = str(tmp_path / "effects")
+    job_id = enqueue_committed(inproc, "jobtest.staged", path=out, tag="s")
+    wait_for(status_is(inproc, job_id, "done"), 10, "the staged job to finish")
+    assert effects(out) == ["s-started"], "the rest did not see the first step committed"
+    assert mark_of("s") == "done"
+    row = outbox(inproc, job_id)
+    assert (row.attempts, row.last_error) == (1, None)
+
+
+def test_a_staged_job_takes_two_write_transactions(inproc: Any, tmp_path: Path) -> None:
+    """Claim + first step, then rest + done; one when it ends in its first step."""
+    from core.jobs import run_job
+    out = str(tmp_path / "effects")
+    full = insert_row(inproc, "jobtest.staged", {"path": out, "tag": "a"}, max_attempts=2)
+    early = insert_row(inproc, "jobtest.staged", {"path": out, "tag": "b", "fail": "early"},
+                       max_attempts=2)
+    with write_transactions(inproc) as count:
+        assert run_job(inproc, full) == "done"
+    assert count == [2]
+    with write_transactions(inproc) as count:
+        assert run_job(inproc, early) == "done"
+    assert count == [1]
+    assert (mark_of("a"), mark_of("b")) == ("done", "started")
+    assert effects(out) == ["a-started"]
+    assert [(outbox(inproc, i).status, outbox(inproc, i).attempts) for i in (full, early)] == \
+        [("done", 1), ("done", 1)]
+
+
+def test_a_staged_jobs_first_step_failure_rolls_back_and_counts_an_attempt(
+        inproc: Any, tmp_path: Path) -> None:
+    from core.jobs import run_job
+    out = str(tmp_path / "effects")
+    job_id = insert_row(inproc, "jobtest.staged", {"path": out, "tag": "f", "fail": "first"},
+                        max_attempts=2)
+    assert run_job(inproc, job_id, 1) == "skipped"     # not the attempt handed over
+    assert run_job(inproc, job_id, 0) == "pending"     # as RQ runs it
+    row = outbox(inproc, job_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error == "RuntimeError: first step failed: f"
+    assert mark_of("f") is None, "the failed first step's work was kept"
+    assert run_job(inproc, job_id) == "failed"         # as the in-process runner runs it
+    row = outbox(inproc, job_id)
+    assert (row.status, row.attempts, row.last_error) == ("failed", 2, "RuntimeError: first step failed: f")
+    assert row.finished_at is not None
+    assert run_job(inproc, job_id) == "skipped"
+    assert effects(out) == [] and mark_of("f") is None
+
+
+@pytest.mark.parametrize("fail, error", [("rest", "RuntimeError: rest failed: r"),
+                                         ("twice", "TypeError: job 'jobtest.staged' yields more than once")])
+def test_a_staged_jobs_rest_failure_keeps_the_first_step_only(
+        inproc: Any, tmp_path: Path, fail: str, error: str) -> None:
+    from core.jobs import run_job
+    out = str(tmp_path / "effects")
+    job_id = insert_row(inproc, "jobtest.staged", {"path": out, "tag": "r", "fail": fail},
+                        max_attempts=2)
+    assert run_job(inproc, job_id) == "pending"
+    row = outbox(inproc, job_id)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, error)
+    assert mark_of("r") == "started"       # the first step committed with the claim; the rest did not
+    assert run_job(inproc, job_id) == "failed"
+    assert outbox(inproc, job_id).attempts == 2 and mark_of("r") == "started"
+    assert effects(out) == ["r-started", "r-started"]
+
+
+def test_a_staged_job_that_loses_its_claim_rolls_its_rest_back(inproc: Any, tmp_path: Path) -> None:
+    from core.jobs import run_job
+    out = str(tmp_path / "effects")
+    job_id = insert_row(inproc, "jobtest.staged", {"path": out, "tag": "l", "fail": "lost"},
+                        max_attempts=2)
+    assert run_job(inproc, job_id) == "skipped"
+    assert mark_of("l") == "started"
+    row = outbox(inproc, job_id)
+    assert (row.status, row.attempts) == ("pending", 1)
+
+
+def test_a_hidden_generator_job_fails_instead_of_doing_nothing(inproc: Any, tmp_path: Path) -> None:
+    from core.jobs import run_job
+    job_id = insert_row(inproc, "jobtest.wrapped", {"path": str(tmp_path / "effects"), "tag": "w"},
+                        max_attempts=1)
+    assert run_job(inproc, job_id) == "failed"
+    assert outbox(inproc, job_id).last_error.startswith(
+        "TypeError: job 'jobtest.wrapped' returned a generator")
+    assert mark_of("w") is None
 
 
 # ============================================================= RQ: redis + a worker
@@ -512,3 +688,18 @@ def test_worker_stops_cleanly_on_sigterm_after_the_job_in_hand(
     assert worker.proc.wait(15) == 0, worker.output()
     assert effects(out) == ["z-start", "z-end"]
     assert outbox(rq_app, job_id).status == "done"
+
+
+@pytest.mark.redis
+@only_sqlite
+def test_rq_worker_runs_a_staged_job(rq_app: Any, start_worker: Callable[[], WorkerProcess],
+                                     tmp_path: Path) -> None:
+    start_worker()
+    out = str(tmp_path / "effects")
+    job_id = enqueue_committed(rq_app, "jobtest.staged", path=out, tag="q")
+    wait_for(status_is(rq_app, job_id, "done"), 20, "the worker to run the staged job")
+    assert effects(out) == ["q-started"]
+    with rq_app.unit_of_work(write=False) as s:
+        from core.models import SettingValue
+        assert s.get(SettingValue, ("jobtest", "q")).value == "done"
+    assert outbox(rq_app, job_id).attempts == 1

@@ -7,7 +7,8 @@ import pytest
 
 from core import ReceiptDocument, ReceiptLine
 
-from plugins.devices.render import printable, render_escpos, resolve_codepage
+from plugins.devices.render import (CODEPAGES, _Receipt, load_profile, printable, profile_names,
+                                    render_escpos, resolve_codepage)
 from tests.plugins.devices.conftest import sale_document
 from tests.plugins.devices.escpos_decode import decode, raster_image
 
@@ -130,3 +131,32 @@ def test_code_page_choice_follows_the_profile() -> None:
 ])
 def test_printable(text: str, codec: str, expected: str) -> None:
     assert printable(text, codec) == expected
+
+
+@pytest.mark.parametrize("page", sorted(CODEPAGES))
+def test_text_lines_are_the_bytes_python_escpos_would_send(page: str) -> None:
+    """Lines are encoded at once, not through python-escpos's per-character encoder:
+    the bytes must be the ones its ``textln`` sends with the page fixed."""
+    from plugins.devices import escpos_lib
+    profile = next(p for p in profile_names() if page in load_profile(p).get_code_pages())
+    codepage = resolve_codepage(profile, page)
+    texts = ["Plain ASCII 0123 ~!@#", "Vélo Café — José Müller-Peña", "€ £ ¥ ß Æ ø Œ Łódź",
+             "tab\there\x1b@ and \x07 bell", "ÀÉÎÕÜ àéîõü çÇ ñÑ ¿¡ ½ ° ±", ""]
+    ours = _Receipt(profile, codepage, 42)
+    theirs = escpos_lib.printer.Dummy(profile=profile)
+    with escpos_lib.quiet():
+        ours.start()
+        theirs.hw("INIT")
+        theirs.charcode(page)
+        for text in texts:
+            ours.text(text)
+            theirs.textln(printable(text, codepage.codec))
+    assert ours.p.output == theirs.output
+
+
+def test_receipts_for_different_profiles_do_not_share_state(document: ReceiptDocument) -> None:
+    """Each profile keeps its own python-escpos encoder across receipts."""
+    first = {p: render_escpos(document, profile=p) for p in ("TM-T88V", "POS-5890", "simple")}
+    again = {p: render_escpos(document, profile=p) for p in ("simple", "POS-5890", "TM-T88V")}
+    assert first == again
+    assert decode(first["POS-5890"], {53: resolve_codepage("POS-5890").codec}).text.count("José") == 1

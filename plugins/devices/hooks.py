@@ -66,14 +66,12 @@ def register_jobs() -> list[Job]:
 @hookimpl
 def print_document(session: Any, document: ReceiptDocument, printer_id: int | None,
                    actor: Any) -> int | None:
-    job = services.print_document(session, document, printer_id, actor)
-    return None if job is None else job.id
+    return services.print_document(session, document, printer_id, actor)
 
 
 @hookimpl
 def open_cash_drawer(session: Any, printer_id: int | None, actor: Any) -> int | None:
-    job = services.open_cash_drawer(session, printer_id, actor)
-    return None if job is None else job.id
+    return services.open_cash_drawer(session, printer_id, actor)
 
 
 @hookimpl

@@ -143,62 +143,75 @@ def codepage_of(printer: Printer) -> str:
 def default_printer(session: Any) -> Printer | None:
     """The shop's default printer: the ``default_printer_id`` setting, or the only
     active printer when there is exactly one."""
-    chosen = get_setting("devices", "default_printer_id", session)
-    if chosen:
-        printer = session.get(Printer, chosen)
-        return printer if printer is not None and printer.active else None
-    active = session.scalars(select(Printer).where(Printer.active.is_(True)).limit(2)).all()
-    return active[0] if len(active) == 1 else None
+    printer_id = _active_printer_id(session, None)
+    return None if printer_id is None else session.get(Printer, printer_id)
 
 
-def _printer_for(session: Any, printer_id: int | None) -> Printer | None:
+_ACTIVE_PRINTER = select(Printer.id).where(Printer.id == bindparam("b_id"), Printer.active.is_(True))
+_ACTIVE_PRINTERS = select(Printer.id).where(Printer.active.is_(True)).limit(2)
+
+
+def _active_printer_id(session: Any, printer_id: int | None) -> int | None:
+    """``printer_id`` if it is an active printer, or the default printer's id when None
+    (the ``default_printer_id`` setting, or the only active printer when there is
+    exactly one) — by id only, no printer loaded: the sale's receipt asks for it on the
+    till's hot path."""
     if printer_id is None:
-        return default_printer(session)
-    printer = session.get(Printer, printer_id)
-    if printer is None or not printer.active:
-        return None
-    return printer
+        printer_id = get_setting("devices", "default_printer_id", session)
+        if not printer_id:
+            active = session.execute(_ACTIVE_PRINTERS).scalars().all()
+            return active[0] if len(active) == 1 else None
+    return session.execute(_ACTIVE_PRINTER, {"b_id": printer_id}).scalar()
 
 
 # ---------------------------------------------------------------- print jobs
 
-def queue_document(session: Any, printer: Printer, document: ReceiptDocument, actor: Any, *,
-                   kind: str = "document", title: str | None = None) -> PrintJob:
-    """Record a print job for ``document`` on ``printer`` and enqueue it: it prints
-    after the current unit of work commits (and never if it rolls back)."""
+def _queue(session: Any, printer_id: int, document: ReceiptDocument, actor: Any, *,
+           kind: str, title: str | None) -> tuple[int, dict[str, Any]]:
     if not isinstance(document, ReceiptDocument):
         raise TypeError("print a core.ReceiptDocument")
     title = title or document.title or (document.header[0] if document.header else kind)
     now = utcnow()
-    values = {"printer_id": printer.id, "kind": kind, "title": title[:120],
+    values = {"printer_id": printer_id, "kind": kind, "title": title[:120],
               "document": document_to_dict(document), "status": "queued", "attempts": 0,
               "created_by_id": getattr(actor, "id", None), "created_at": now, "updated_at": now}
-    # One INSERT (no ORM flush: a sale queues its receipt on the till's hot path);
-    # the returned job carries its id and printer but is not attached to the session.
-    new_id = session.connection().execute(insert(PrintJob.__table__),
-                                          values).inserted_primary_key[0]
+    # One INSERT (no ORM flush: a sale queues its receipt on the till's hot path).
+    new_id = session.connection().execute(_INSERT_JOB, values).inserted_primary_key[0]
     enqueue(PRINT_JOB, print_job_id=new_id)
+    return new_id, values
+
+
+_INSERT_JOB = insert(PrintJob.__table__)
+
+
+def queue_document(session: Any, printer: Printer, document: ReceiptDocument, actor: Any, *,
+                   kind: str = "document", title: str | None = None) -> PrintJob:
+    """Record a print job for ``document`` on ``printer`` and enqueue it: it prints
+    after the current unit of work commits (and never if it rolls back). The returned
+    job carries its id and printer but is not attached to the session."""
+    new_id, values = _queue(session, printer.id, document, actor, kind=kind, title=title)
     return PrintJob(id=new_id, printer=printer, **values)
 
 
 def print_document(session: Any, document: ReceiptDocument, printer_id: int | None,
-                   actor: Any) -> PrintJob | None:
-    """``print_document`` for other plugins: None when there is no such active
-    printer (the caller's work goes on; nothing is printed)."""
-    printer = _printer_for(session, printer_id)
-    if printer is None:
+                   actor: Any) -> int | None:
+    """``print_document`` for other plugins: the print job's id, or None when there is
+    no such active printer (the caller's work goes on; nothing is printed)."""
+    active_id = _active_printer_id(session, printer_id)
+    if active_id is None:
         log.warning("nothing printed: no active printer %s", printer_id if printer_id else "(default)")
         return None
-    return queue_document(session, printer, document, actor)
+    return _queue(session, active_id, document, actor, kind="document", title=None)[0]
 
 
-def open_cash_drawer(session: Any, printer_id: int | None, actor: Any) -> PrintJob | None:
-    """Kick the drawer on a printer (for another plugin, e.g. a cash sale)."""
-    printer = _printer_for(session, printer_id)
-    if printer is None:
+def open_cash_drawer(session: Any, printer_id: int | None, actor: Any) -> int | None:
+    """Kick the drawer on a printer (for another plugin, e.g. a cash sale): the print
+    job's id, or None when there is no such active printer."""
+    active_id = _active_printer_id(session, printer_id)
+    if active_id is None:
         return None
-    return queue_document(session, printer, ReceiptDocument(open_drawer=True),
-                          actor, kind="drawer", title="Cash drawer")
+    return _queue(session, active_id, ReceiptDocument(open_drawer=True), actor, kind="drawer",
+                  title="Cash drawer")[0]
 
 
 def kick_drawer(session: Any, printer_id: int, actor: Any, reason: str | None = None) -> PrintJob:

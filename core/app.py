@@ -115,15 +115,11 @@ def is_api_request() -> bool:
 # ------------------------------------------------------------ request lifecycle
 
 def _load_user(user_id: str) -> Any:
-    from core.models import User
     try:
         uid, version = (int(p) for p in user_id.split(":"))
     except ValueError:
         return None
-    user = g.session.get(User, uid)
-    if user is None or not user.active or user.session_version != version:
-        return None
-    return user
+    return auth.user_for_session(g.session, uid, version, g.runtime.permission_cache)
 
 
 def _open_unit_of_work() -> None:
@@ -141,7 +137,7 @@ def _authorize() -> Response | None:
     needed = auth.declared_permission(view) if view else auth.PUBLIC
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        user = auth.user_for_token(g.session, header[7:].strip())
+        user = auth.user_for_token(g.session, header[7:].strip(), g.runtime.permission_cache)
         if user is None and needed != auth.PUBLIC:
             raise Unauthorized("The API token is not valid, expired or revoked.",
                                headers={"WWW-Authenticate": "Bearer"})

@@ -11,14 +11,15 @@ import hashlib
 import secrets
 from typing import Any, Callable, Iterable, TypeVar
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import String, bindparam, cast, event, func, literal_column, select
+from sqlalchemy.orm import Session, make_transient_to_detached, object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from core import audit
 from core.db import utcnow
 from core.errors import Conflict, Invalid, NotFound, TooManyRequests
-from core.models import ApiToken, LoginAttempt, PermissionSeed, Role, RolePermission, User
+from core.models import (ApiToken, GrantsVersion, LoginAttempt, PermissionSeed, Role,
+                         RolePermission, User, user_roles)
 from core.types import DEFAULT_ROLES, Permission
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -83,18 +84,32 @@ def validate_password(password: str) -> None:
 
 # ---------------------------------------------------------------- permissions
 
-def permissions_of(user: User, registry_permissions: Iterable[str]) -> set[str]:
+def permissions_of(user: User, registry_permissions: Iterable[str],
+                   cache: PermissionCache | None = None) -> set[str]:
     """What ``user`` may do: every permission for admin, else the union of grants
-    (limited to permissions that enabled plugins declare)."""
-    declared = set(registry_permissions)
+    (limited to permissions that enabled plugins declare).
+
+    A user signed in with ``cache`` carries the set read at sign-in; it is used unless
+    the user's roles were loaded (or changed), or roles or grants were written, in the
+    user's unit of work: then the set is worked out from the roles, as for any user."""
     if not user.active:
         return set()
+    carried = user.__dict__.get(_GRANTED)
+    if (carried is not None and carried[0] is cache and "roles" not in user.__dict__
+            and not _grants_written_in_session_of(user)):
+        return set(carried[1])
+    declared = set(registry_permissions)
     if any(r.name == "admin" for r in user.roles):
         return declared
     granted: set[str] = set()
     for role in user.roles:
         granted |= role.permissions
     return granted & declared
+
+
+def _grants_written_in_session_of(user: User) -> bool:
+    session = object_session(user)
+    return session is not None and session.info.get(_GRANTS_CHANGED, False)
 
 
 def seed_roles(session: Session, permissions: Iterable[Permission]) -> None:
@@ -187,27 +202,157 @@ def issue_token(session: Session, user: User, *, name: str = "", ttl_days: int =
     return token, clear
 
 
-# The bearer-token check runs on every API request: one prebuilt statement (its cache
-# key computed once) reads the token's state with its user, and the user's roles and
-# their grants come in the same round trip (joined) rather than two selectin queries.
-_TOKEN_USER = (
-    select(User, ApiToken.revoked_at, ApiToken.expires_at)
-    .join(ApiToken, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"))
-    .options(joinedload(User.roles).joinedload(Role.grants))
-)
+# ------------------------------------------------------------------ sign-in
+#
+# Signing in runs on every request. One prebuilt statement (per dialect) reads, as plain
+# columns, the token's state (or the user by id, for a browser session), the user's
+# columns, the ids of the user's roles and the grants version; the User is then put
+# into the request's session as if loaded, without the ORM's loading machinery or
+# its roles and grants. The permission set comes from the process's PermissionCache,
+# which keeps one set per combination of roles for one grants version only.
+
+_GRANTED = "_cd_granted"                # on a signed-in User: (cache, its permissions)
+_GRANTS_CHANGED = "cd_grants_changed"   # in session.info: roles or grants were written
+
+_USER_MAPPER = User.__mapper__
+# Read at sign-in: what a request uses of its actor. The rest (the password hash and the
+# timestamps, whose parsing costs more than reading them) loads if touched.
+_USER_COLUMNS = tuple(c for c in User.__table__.c
+                      if c.key not in ("password_hash", "created_at", "updated_at"))
+_USER_ATTRS = tuple(_USER_MAPPER.get_property_by_column(c).key for c in _USER_COLUMNS)
+_GRANTS_VERSION = (select(GrantsVersion.version).where(GrantsVersion.id == 1)
+                   .scalar_subquery().label("cd_grants_version"))
 
 
-def user_for_token(session: Session, clear: str) -> User | None:
-    row = session.execute(_TOKEN_USER, {"token_hash": _token_hash(clear)}).unique().first()
-    if row is None:
-        return None
-    user, revoked_at, expires_at = row
-    if revoked_at is not None or not user.active:
-        return None
-    if expires_at is not None and expires_at <= utcnow():
-        return None
+def _role_ids(dialect: str) -> Any:
+    """The user's role ids as one comma-separated string (NULL when none)."""
+    if dialect == "postgresql":
+        agg = func.string_agg(cast(user_roles.c.role_id, String), literal_column("','"))
+    else:
+        agg = func.group_concat(user_roles.c.role_id)
+    return (select(agg).where(user_roles.c.user_id == User.id)
+            .scalar_subquery().label("cd_role_ids"))
+
+
+def _build_sign_in(dialect: str, by: str) -> Any:
+    columns = (*_USER_COLUMNS, _role_ids(dialect), _GRANTS_VERSION)
+    if by == "token":
+        return (select(*columns, ApiToken.revoked_at, ApiToken.expires_at)
+                .select_from(ApiToken).join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == bindparam("token_hash")))
+    return select(*columns).where(User.id == bindparam("user_id"))
+
+
+_SIGN_IN: dict[tuple[str, str], Any] = {}
+
+
+def _sign_in_row(session: Session, by: str, params: dict[str, Any]) -> Any:
+    conn = session.connection()
+    key = (conn.dialect.name, by)
+    stmt = _SIGN_IN.get(key)
+    if stmt is None:
+        stmt = _SIGN_IN[key] = _build_sign_in(*key)
+    return conn.execute(stmt, params).first()
+
+
+class PermissionCache:
+    """The permission set of each combination of roles, for one grants version.
+
+    One per runtime (so per process). Nothing in it outlives a version: the sign-in
+    statement reads ``grants_version`` with the user's role ids, and the database
+    changes that row in the same transaction as any change to roles or grants (see
+    migration 0006), so a grant removed in one process is gone from the next request
+    in every process. A user's roles are read on every request, not cached.
+    """
+
+    def __init__(self, declared: Iterable[str]) -> None:
+        self.declared = frozenset(declared)
+        self._version: int | None = None
+        self._sets: dict[tuple[int, frozenset[str]], frozenset[str]] = {}
+
+    def permissions(self, session: Session, role_ids: str | None,
+                    version: int | None) -> frozenset[str]:
+        """The permissions of the roles ``role_ids`` (comma-separated) at ``version``
+        (None: no version row, nothing is cached)."""
+        if not role_ids:
+            return frozenset()
+        roles = frozenset(role_ids.split(","))
+        if version != self._version:
+            self._sets = {}   # entries are keyed by version too: a racing request can't mix them
+            self._version = version
+        found = self._sets.get((version, roles)) if version is not None else None
+        if found is None:
+            found, loaded_at = self._load(session, roles)
+            if version is not None and loaded_at == version:
+                self._sets[(version, roles)] = found
+        return found
+
+    def _load(self, session: Session, roles: frozenset[str]) -> tuple[frozenset[str], int | None]:
+        """The permissions of ``roles`` and the version they were read at (one statement,
+        so they agree even where each statement sees the latest commit)."""
+        ids = [int(r) for r in roles]
+        rows = session.connection().execute(_ROLE_GRANTS, {"role_ids": ids}).all()
+        if not rows:
+            return frozenset(), None
+        if any(row.name == "admin" for row in rows):
+            return self.declared, rows[0].cd_grants_version
+        granted = {row.permission for row in rows if row.permission is not None}
+        return frozenset(granted & self.declared), rows[0].cd_grants_version
+
+
+_ROLE_GRANTS = (select(Role.name, RolePermission.permission, _GRANTS_VERSION)
+                .select_from(Role).outerjoin(RolePermission, RolePermission.role_id == Role.id)
+                .where(Role.id.in_(bindparam("role_ids", expanding=True))))
+
+
+def _signed_in(session: Session, row: Any, cache: PermissionCache | None) -> User:
+    """The User of ``row`` in ``session``, as if loaded there (its relationships load if
+    touched), carrying its permissions from ``cache``."""
+    user = session.identity_map.get(_USER_MAPPER.identity_key_from_primary_key((row.id,)))
+    if user is None:
+        user = _USER_MAPPER.class_manager.new_instance()
+        user.__dict__.update(zip(_USER_ATTRS, row))
+        make_transient_to_detached(user)   # persistent once added: no pending changes
+        session.add(user)
+    if cache is not None:
+        setattr(user, _GRANTED, (cache, cache.permissions(session, row.cd_role_ids,
+                                                          row.cd_grants_version)))
     return user
+
+
+def user_for_token(session: Session, clear: str,
+                   permissions: PermissionCache | None = None) -> User | None:
+    """The active user holding the bearer token ``clear`` (None when it is unknown,
+    revoked or expired), with its permissions from ``permissions`` when given."""
+    row = _sign_in_row(session, "token", {"token_hash": _token_hash(clear)})
+    if row is None or row.revoked_at is not None or not row.active:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        return None
+    return _signed_in(session, row, permissions)
+
+
+def user_for_session(session: Session, user_id: int, session_version: int,
+                     permissions: PermissionCache | None = None) -> User | None:
+    """The active user ``user_id`` if their session version is still
+    ``session_version`` (a browser session's sign-in), else None."""
+    row = _sign_in_row(session, "id", {"user_id": user_id})
+    if row is None or not row.active or row.session_version != session_version:
+        return None
+    return _signed_in(session, row, permissions)
+
+
+def _note_grants_changed(mapper: Any, connection: Any, target: Any) -> None:
+    """Roles or grants written in a session: its signed-in users' permissions are
+    worked out from their roles again for the rest of that unit of work."""
+    session = object_session(target)
+    if session is not None:
+        session.info[_GRANTS_CHANGED] = True
+
+
+for _model in (Role, RolePermission):
+    for _event in ("after_insert", "after_update", "after_delete"):
+        event.listen(_model, _event, _note_grants_changed)
 
 
 def revoke_token(session: Session, token_id: int, actor: User, *, may_revoke_others: bool) -> ApiToken:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import (JSON, BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import BigId, IdMixin, Model, TimestampMixin, utcnow
@@ -36,6 +37,17 @@ class RolePermission(Model):
                                          primary_key=True)
     permission: Mapped[str] = mapped_column(String(120), primary_key=True)
     role: Mapped[Role] = relationship(back_populates="grants")
+
+
+class GrantsVersion(Model):
+    """One row whose ``version`` the database changes, to a value it never held before,
+    in the same transaction as any insert, update or delete on ``roles`` or
+    ``role_permissions`` (triggers, migration 0006 — so no code path can forget). The
+    sign-in statement reads it on every request; each process caches a set of roles'
+    permissions for one version only (``core.auth.PermissionCache``)."""
+    __tablename__ = "grants_version"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)
 
 
 class PermissionSeed(Model):
@@ -173,5 +185,5 @@ class IdempotencyKey(IdMixin, Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-CORE_MODELS = (user_roles, Role, RolePermission, PermissionSeed, User, ApiToken, LoginAttempt, AuditEntry,
-               AuditHead, SettingValue, OutboxJob, IdempotencyKey)
+CORE_MODELS = (user_roles, Role, RolePermission, GrantsVersion, PermissionSeed, User, ApiToken,
+               LoginAttempt, AuditEntry, AuditHead, SettingValue, OutboxJob, IdempotencyKey)

@@ -109,6 +109,8 @@ class Runtime:
         self.db = Database(config.database_url)
         self.hook = self.plugins.pm.hook
         self._jobs_runner: Any = None
+        from core.auth import PermissionCache
+        self.permission_cache = PermissionCache(self.registry.permissions)
 
     def unit_of_work(self, *, write: bool = True):  # noqa: ANN201 - context manager
         from core.db import unit_of_work
@@ -116,7 +118,7 @@ class Runtime:
 
     def permissions_of(self, user: Any) -> set[str]:
         from core.auth import permissions_of
-        return permissions_of(user, self.registry.permissions)
+        return permissions_of(user, self.registry.permissions, self.permission_cache)
 
     def close(self) -> None:
         if self._jobs_runner is not None:

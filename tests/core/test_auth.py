@@ -1,4 +1,5 @@
-"""Permissions on every route, 401/403, tokens, throttling, password hashing, CSRF."""
+"""Permissions on every route, 401/403, tokens, throttling, password hashing, CSRF, and
+revocations and grant changes counting from the next request in every process."""
 from __future__ import annotations
 
 import re
@@ -9,6 +10,13 @@ from sqlalchemy import select
 from core.auth import PUBLIC, declared_permission
 from core.models import AuditEntry, User
 from tests.conftest import PASSWORD
+
+
+def _log_in(client, username: str) -> None:
+    page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
+    assert r.status_code == 302
 
 
 def test_every_route_declares_a_permission_or_is_public(app):
@@ -140,10 +148,7 @@ def test_production_password_hash_is_scrypt_at_owasp_cost():
 
 def test_cookie_authenticated_api_writes_need_csrf(app, client, make_user):
     make_user("admin", username="boss", password=PASSWORD)
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    r = client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
-    assert r.status_code == 302
+    _log_in(client, "boss")
     assert client.get("/api/v1/me").status_code == 200  # the session works for reads
     no_csrf = client.put("/api/v1/settings/core", json={"values": {"shop_name": "X"}})
     assert no_csrf.status_code == 400 and no_csrf.json["error"]["code"] == "csrf_failed"
@@ -155,9 +160,7 @@ def test_cookie_authenticated_api_writes_need_csrf(app, client, make_user):
 
 def test_password_change_signs_the_user_out_of_browsers(app, client, api, make_user):
     uid, _ = make_user("cashier", username="till1", password=PASSWORD)
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"username": "till1", "password": PASSWORD, "csrf_token": token})
+    _log_in(client, "till1")
     assert client.get("/api/v1/me").status_code == 200
     assert api.patch(f"users/{uid}", json={"password": "a brand new one"}).status_code == 200
     assert client.get("/api/v1/me").status_code == 401
@@ -223,3 +226,197 @@ def test_a_plugin_blueprints_static_files_are_public(app_factory, tmp_path):
     resp.close()
     assert client.get("/shelf/").status_code == 302       # the blueprint's pages still need a login
     assert client.get("/shelf/static/missing.css").status_code == 404
+
+
+# ------------------------------------------- sign-in takes effect everywhere at once
+#
+# Signing in caches, per process, the permissions of each combination of roles for one
+# grants version (read in the sign-in statement). ``elsewhere`` is a second app on the
+# same database, as another server process would be: its own engine, connections and
+# cache, warmed before each change is made through the first app.
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def elsewhere(app, app_factory):
+    return app_factory().test_client()
+
+
+def test_a_revoked_token_is_refused_at_once_by_another_process(api, make_user, elsewhere):
+    _uid, token = make_user("cashier")
+    assert elsewhere.get("/api/v1/customers", headers=_bearer(token)).status_code == 200
+    token_id = elsewhere.get("/api/v1/auth/tokens", headers=_bearer(token)).json[0]["id"]
+    assert api.delete(f"auth/tokens/{token_id}").status_code == 200
+    assert elsewhere.get("/api/v1/customers", headers=_bearer(token)).status_code == 401
+
+
+def test_an_expired_token_is_refused(runtime, make_user, client):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from core.db import utcnow
+    from core.models import ApiToken
+    uid, token = make_user("cashier")
+    assert client.get("/api/v1/me", headers=_bearer(token)).status_code == 200
+    with runtime.unit_of_work() as s:
+        s.execute(update(ApiToken).where(ApiToken.user_id == uid)
+                  .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+    assert client.get("/api/v1/me", headers=_bearer(token)).status_code == 401
+
+
+def test_a_deactivated_user_is_refused_at_once_by_another_process(api, make_user, elsewhere):
+    uid, token = make_user("cashier")
+    assert elsewhere.get("/api/v1/me", headers=_bearer(token)).status_code == 200
+    assert api.patch(f"users/{uid}", json={"active": False}).status_code == 200
+    assert elsewhere.get("/api/v1/me", headers=_bearer(token)).status_code == 401
+
+
+def test_a_role_taken_from_a_user_counts_at_once_in_another_process(api, make_user, elsewhere):
+    uid, token = make_user("manager")
+    assert elsewhere.get("/api/v1/users", headers=_bearer(token)).status_code == 200
+    assert api.get("users").status_code == 200   # both processes' caches are warm
+    assert api.patch(f"users/{uid}", json={"roles": ["cashier"]}).status_code == 200
+    assert elsewhere.get("/api/v1/users", headers=_bearer(token)).status_code == 403
+    assert elsewhere.get("/api/v1/customers", headers=_bearer(token)).status_code == 200
+    assert api.patch(f"users/{uid}", json={"roles": []}).status_code == 200
+    assert elsewhere.get("/api/v1/customers", headers=_bearer(token)).status_code == 403
+    assert elsewhere.get("/api/v1/me", headers=_bearer(token)).json["permissions"] == []
+
+
+def test_a_grant_taken_from_a_role_counts_at_once_in_another_process(api, make_user, elsewhere):
+    _uid, token = make_user("manager")
+    _other, colleague = make_user("manager")
+    assert elsewhere.get("/api/v1/users", headers=_bearer(token)).status_code == 200
+    perms = next(r for r in api.get("roles").json if r["name"] == "manager")["permissions"]
+    fewer = [p for p in perms if p != "core.users.view"]
+    assert api.put("roles/manager/permissions", json={"permissions": fewer}).status_code == 200
+    for who in (token, colleague):
+        assert elsewhere.get("/api/v1/users", headers=_bearer(who)).status_code == 403
+    assert api.put("roles/manager/permissions", json={"permissions": perms}).status_code == 200
+    assert elsewhere.get("/api/v1/users", headers=_bearer(token)).status_code == 200
+
+
+def test_a_grant_removed_by_hand_written_sql_counts_at_once(runtime, make_user, elsewhere):
+    """The grants version is kept by database triggers, so no writer can forget it."""
+    from sqlalchemy import text
+    _uid, token = make_user("manager")
+    assert elsewhere.get("/api/v1/users", headers=_bearer(token)).status_code == 200
+    with runtime.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM role_permissions WHERE permission = 'core.users.view' "
+                          "AND role_id = (SELECT id FROM roles WHERE name = 'manager')"))
+    assert elsewhere.get("/api/v1/users", headers=_bearer(token)).status_code == 403
+
+
+def test_browser_sessions_follow_revocation_and_grants_at_once_in_another_process(
+        api, make_user, elsewhere):
+    uid, _token = make_user("manager", username="desk1")
+    _log_in(elsewhere, "desk1")
+    assert elsewhere.get("/api/v1/users").status_code == 200
+    perms = next(r for r in api.get("roles").json if r["name"] == "manager")["permissions"]
+    fewer = [p for p in perms if p != "core.users.view"]
+    assert api.put("roles/manager/permissions", json={"permissions": fewer}).status_code == 200
+    assert elsewhere.get("/api/v1/users").status_code == 403
+    assert api.post(f"users/{uid}/revoke-sessions").status_code == 200
+    assert elsewhere.get("/api/v1/me").status_code == 401
+
+
+def test_a_rolled_back_grant_change_leaves_no_stale_permissions(runtime, make_user, client):
+    """A cache filled inside a transaction that changed grants and then rolled back can
+    never match a later version: the database never hands out a version twice."""
+    from sqlalchemy import text
+
+    from core.auth import set_role_permissions, user_for_token
+    from core.models import GrantsVersion
+    _uid, token = make_user("manager")
+    assert client.get("/api/v1/users", headers=_bearer(token)).status_code == 200
+    with pytest.raises(RuntimeError), runtime.unit_of_work() as s:
+        user = user_for_token(s, token, runtime.permission_cache)
+        perms = sorted(runtime.permissions_of(user) - {"core.users.view"})
+        set_role_permissions(s, "manager", perms, runtime.registry.permissions, user)
+        again = user_for_token(s, token, runtime.permission_cache)   # fills the cache
+        assert "core.users.view" not in runtime.permissions_of(again)
+        uncommitted = s.scalar(select(GrantsVersion.version))
+        raise RuntimeError("roll back")
+    assert client.get("/api/v1/users", headers=_bearer(token)).status_code == 200
+    with runtime.db.engine.begin() as conn:   # some later change, committed
+        conn.execute(text("UPDATE roles SET title = 'Store manager' WHERE name = 'manager'"))
+        assert conn.scalar(select(GrantsVersion.version)) != uncommitted
+    assert client.get("/api/v1/users", headers=_bearer(token)).status_code == 200
+
+
+def test_grant_changes_count_for_the_signed_in_user_within_the_same_unit_of_work(runtime,
+                                                                                make_user):
+    from core.auth import set_role_permissions, user_for_token
+    _uid, token = make_user("manager")
+    with runtime.unit_of_work() as s:
+        user = user_for_token(s, token, runtime.permission_cache)
+        assert "core.users.view" in runtime.permissions_of(user)
+        perms = sorted(runtime.permissions_of(user) - {"core.users.view"})
+        set_role_permissions(s, "manager", perms, runtime.registry.permissions, user)
+        assert "core.users.view" not in runtime.permissions_of(user)
+        user.roles = []
+        assert runtime.permissions_of(user) == set()
+
+
+def test_a_warm_sign_in_is_one_statement(runtime, make_user):
+    """The token, the user, their role ids and the grants version in one SELECT; the
+    roles' permissions come from the process's cache."""
+    from sqlalchemy import event
+
+    from core.auth import user_for_token
+    _uid, token = make_user("cashier")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+    with runtime.unit_of_work(write=False) as s:
+        user_for_token(s, token, runtime.permission_cache)   # fills the cache
+    event.listen(runtime.db.engine, "before_cursor_execute", count)
+    try:
+        with runtime.unit_of_work(write=False) as s:
+            user = user_for_token(s, token, runtime.permission_cache)
+            assert "core.customers.view" in runtime.permissions_of(user)
+    finally:
+        event.remove(runtime.db.engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+
+
+def test_the_signed_in_actor_is_a_user_of_the_request_session(app_factory, make_user):
+    """Plugins get a ``User`` in the request's session: its columns are loaded, its
+    relationships load when touched, and it can be changed and flushed."""
+    from flask import Blueprint, g
+
+    from core import hookimpl, signed_in
+    from core.types import Manifest
+    bp = Blueprint("probe", __name__, url_prefix="/api/v1/probe")
+
+    @bp.post("/")
+    @signed_in
+    def probe():
+        actor = g.actor
+        assert isinstance(actor, User) and actor in g.session
+        assert g.session.get(User, actor.id) is actor
+        actor.display_name = "Changed by a plugin"
+        g.session.flush()
+        return {"username": actor.username, "roles": actor.role_names,
+                "created": actor.created_at.isoformat(),
+                "permissions": sorted(g.runtime.permissions_of(actor))}
+
+    class Probe:
+        manifest = Manifest("probe", "1", "Probe")
+
+        @hookimpl
+        def register_blueprints(self):
+            return [bp]
+    client = app_factory(plugins=(Probe(),)).test_client()
+    uid, token = make_user("cashier", username="probed")
+    r = client.post("/api/v1/probe/", headers=_bearer(token))
+    assert r.status_code == 200, r.json
+    assert r.json["username"] == "probed" and r.json["roles"] == ["cashier"]
+    assert "core.customers.view" in r.json["permissions"]
+    me = client.get("/api/v1/me", headers=_bearer(token)).json
+    assert me["user"]["display_name"] == "Changed by a plugin"

@@ -13,6 +13,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import queue
 import sqlite3
 import threading
 import warnings
@@ -116,6 +117,25 @@ class _WaitedTooLong(Exception):
     pass
 
 
+class _Wait:
+    __slots__ = ("fd", "got", "guard", "abandoned")
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.got, self.guard, self.abandoned = fd, threading.Event(), threading.Lock(), False
+
+
+def _wait_in_turn(waits: "queue.SimpleQueue[_Wait]") -> None:
+    while True:
+        wait = waits.get()
+        fcntl.flock(wait.fd, fcntl.LOCK_EX)
+        with wait.guard:
+            if wait.abandoned:
+                fcntl.flock(wait.fd, fcntl.LOCK_UN)
+                os.close(wait.fd)
+            else:
+                wait.got.set()
+
+
 class _WriterQueue:
     """One writer at a time on a SQLite file, queued in the kernel instead of polled.
 
@@ -132,6 +152,23 @@ class _WriterQueue:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self._waits: tuple[int, queue.SimpleQueue[_Wait]] | None = None
+        self._waits_lock = threading.Lock()
+
+    def _waiter(self) -> "queue.SimpleQueue[_Wait]":
+        """This lock's waiter in this process: one thread that blocks in ``flock`` for
+        each waiting connection in turn (they wait for the same lock, so taking turns
+        loses nothing), started once per process instead of a thread per wait."""
+        current = self._waits
+        if current is not None and current[0] == os.getpid():
+            return current[1]
+        with self._waits_lock:
+            if self._waits is None or self._waits[0] != os.getpid():
+                waits: queue.SimpleQueue[_Wait] = queue.SimpleQueue()
+                threading.Thread(target=_wait_in_turn, args=(waits,), daemon=True,
+                                 name="sqlite-writer-wait").start()
+                self._waits = (os.getpid(), waits)
+            return self._waits[1]
 
     def open(self) -> int:
         return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -144,26 +181,16 @@ class _WriterQueue:
             return
         except BlockingIOError:
             pass
-        # Wait in the kernel, bounded: a helper thread blocks in flock; if the wait
-        # times out it keeps waiting, then releases and closes its descriptor.
-        got, guard, abandoned = threading.Event(), threading.Lock(), [False]
-
-        def wait() -> None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            with guard:
-                if abandoned[0]:
-                    fcntl.flock(fd, fcntl.LOCK_UN)
-                    os.close(fd)
-                else:
-                    got.set()
-
-        threading.Thread(target=wait, name="sqlite-writer-wait", daemon=True).start()
-        if got.wait(WRITE_WAIT_SECONDS):
+        # Wait in the kernel, bounded: the lock's waiter thread blocks in flock; if the
+        # wait times out it keeps waiting, then releases and closes the descriptor.
+        wait = _Wait(fd)
+        self._waiter().put(wait)
+        if wait.got.wait(WRITE_WAIT_SECONDS):
             return
-        with guard:
-            if got.is_set():
+        with wait.guard:
+            if wait.got.is_set():
                 return
-            abandoned[0] = True   # the waiting thread now owns ``fd`` and closes it
+            wait.abandoned = True   # the waiter thread now owns ``fd`` and closes it
         raise _WaitedTooLong(f"database is locked (waited {WRITE_WAIT_SECONDS:g} s "
                              "for the writer queue)")
 

@@ -14,8 +14,8 @@ from core.models import User
 from core.records.items import Item, create_item, normalize_serial, update_item
 from core.records.parties import Customer, phone_digits
 from core.records.search import fts5_prefix_match
-from core.records.stock import (Location, Reservation, consume_reservation, move_stock,
-                                record_move, release_reservation, reserve_stock)
+from core.records.stock import (Location, Reservation, apply_move, consume_reservation,
+                                move_stock, record_move, release_reservation, reserve_stock)
 from core.rest import Page, endpoint, page_schema, paginate
 from core.runtime import current as current_runtime
 from core.settings import get_setting
@@ -32,7 +32,7 @@ __all__ = [
     "SearchResult", "DashboardCard", "MigrationBranch", "TimelineEntry", "AttachmentTarget",
     "DomainError", "BadRequest", "Invalid", "Unauthorized", "Forbidden", "NotFound", "Conflict",
     "reserve_stock", "release_reservation", "consume_reservation", "move_stock",
-    "record_move", "fts5_prefix_match",
+    "record_move", "apply_move", "fts5_prefix_match",
     "Product", "Item", "Customer", "Location", "Reservation", "User", "find_product_by_code",
     "normalize_serial", "phone_digits", "create_item", "update_item",
     "ReceiptDocument", "ReceiptLine", "ReceiptSection", "render_text", "render_html",

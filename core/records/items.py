@@ -138,7 +138,7 @@ def _check_state(status: str, owner_id: int | None, location_id: int | None) -> 
 def create_item(session: Session, actor: User | None, data: dict[str, Any]) -> Item:
     """Record a unit. ``in_stock`` units enter the stock of their location (a ledger
     row, reason ``data["reason"]`` or "unit added")."""
-    from core.records.stock import record_move
+    from core.records.stock import apply_move
     product = session.get(Product, data["product_id"])
     if product is None:
         raise Invalid(f"No product {data['product_id']}.", fields={"product_id": ["Unknown product."]})
@@ -164,7 +164,7 @@ def create_item(session: Session, actor: User | None, data: dict[str, Any]) -> I
     session.add(item)
     session.flush()
     if status == "in_stock":
-        record_move(session, actor, product_id=product.id, from_location_id=None,
+        apply_move(session, actor, product_id=product.id, from_location_id=None,
                     to_location_id=location_id, quantity=1, kind="unit_added",
                     reason=data.get("reason") or "unit added", item_id=item.id)
     audit.record(session, "item.created", actor=actor, record_type="item", record_id=item.id,
@@ -173,10 +173,14 @@ def create_item(session: Session, actor: User | None, data: dict[str, Any]) -> I
     return item
 
 
+# The SET clause comes from the parameters' keys (a statement compiled once per key set).
+_UPDATE_ITEM = update(Item.__table__).where(Item.__table__.c.id == bindparam("b_id"))
+
+
 def update_item(session: Session, actor: User | None, item: Item, data: dict[str, Any]) -> Item:
     """Change a unit's status, owner, location or notes. Entering or leaving
     ``in_stock`` (or moving while in stock) writes the ledger row; audited."""
-    from core.records.stock import record_move
+    from core.records.stock import apply_move
     before = {"status": item.status, "owner_id": item.owner_id, "location_id": item.location_id}
     status = data.get("status", item.status)
     owner_id = data["owner_id"] if "owner_id" in data else item.owner_id
@@ -191,11 +195,11 @@ def update_item(session: Session, actor: User | None, item: Item, data: dict[str
     reason = data.get("reason") or f"unit {item.status} → {status}"
     was_stock, is_stock = item.status == "in_stock", status == "in_stock"
     if was_stock and (not is_stock or location_id != item.location_id):
-        record_move(session, actor, product_id=item.product_id, from_location_id=item.location_id,
+        apply_move(session, actor, product_id=item.product_id, from_location_id=item.location_id,
                     to_location_id=location_id if is_stock else None, quantity=1,
                     kind="transfer" if is_stock else "unit_status", reason=reason, item_id=item.id)
     elif is_stock and not was_stock:
-        record_move(session, actor, product_id=item.product_id, from_location_id=None,
+        apply_move(session, actor, product_id=item.product_id, from_location_id=None,
                     to_location_id=location_id, quantity=1, kind="unit_status", reason=reason,
                     item_id=item.id)
     values: dict[str, Any] = {"status": status, "owner_id": owner_id, "location_id": location_id}
@@ -205,8 +209,7 @@ def update_item(session: Session, actor: User | None, item: Item, data: dict[str
     if inspect(item).persistent:
         # One UPDATE now, and the object told its new state, rather than an ORM flush
         # (a sale changes a unit on the till's hot path).
-        session.connection().execute(
-            update(Item.__table__).where(Item.__table__.c.id == item.id).values(values))
+        session.connection().execute(_UPDATE_ITEM, {"b_id": item.id, **values})
         for key, value in values.items():
             set_committed_value(item, key, value)
     else:

@@ -195,17 +195,38 @@ def record_move(session: Session, actor: User | None, *, product_id: int,
     the product, locations and units (see :func:`move_stock`). The row is written with
     one INSERT (no ORM flush); the returned :class:`StockMove` carries its id but is
     not attached to the session."""
-    if from_location_id is not None:
-        _change_level(session, product_id, from_location_id, on_hand=-quantity)
-    if to_location_id is not None:
-        _change_level(session, product_id, to_location_id, on_hand=quantity)
-    values = dict(at=utcnow(), product_id=product_id, from_location_id=from_location_id,
-                  to_location_id=to_location_id, quantity=quantity, kind=kind,
-                  reason=reason[:255], item_id=item_id, actor_id=actor.id if actor else None,
-                  reference=reference)
+    values = _move_values(actor, product_id, from_location_id, to_location_id, quantity, kind,
+                          reason, item_id, reference)
+    return StockMove(id=_apply_move(session, values), **values)
+
+
+def apply_move(session: Session, actor: User | None, *, product_id: int,
+               from_location_id: int | None, to_location_id: int | None, quantity: int,
+               kind: str, reason: str, item_id: int | None = None,
+               reference: str | None = None) -> int:
+    """:func:`record_move` for callers that need only the new row's id (no object built)."""
+    return _apply_move(session, _move_values(actor, product_id, from_location_id, to_location_id,
+                                             quantity, kind, reason, item_id, reference))
+
+
+def _move_values(actor: User | None, product_id: int, from_location_id: int | None,
+                 to_location_id: int | None, quantity: int, kind: str, reason: str,
+                 item_id: int | None, reference: str | None) -> dict[str, Any]:
+    return dict(at=utcnow(), product_id=product_id, from_location_id=from_location_id,
+                to_location_id=to_location_id, quantity=quantity, kind=kind,
+                reason=reason[:255], item_id=item_id, actor_id=actor.id if actor else None,
+                reference=reference)
+
+
+def _apply_move(session: Session, values: dict[str, Any]) -> int:
+    if values["from_location_id"] is not None:
+        _change_level(session, values["product_id"], values["from_location_id"],
+                      on_hand=-values["quantity"])
+    if values["to_location_id"] is not None:
+        _change_level(session, values["product_id"], values["to_location_id"],
+                      on_hand=values["quantity"])
     conn = session.connection()
-    result = conn.execute(_statements(conn).move, values)
-    return StockMove(id=result.inserted_primary_key[0], **values)
+    return conn.execute(_statements(conn).move, values).inserted_primary_key[0]
 
 
 def stock_levels(session: Session, *, product_id: int | None = None,
@@ -436,11 +457,11 @@ def consume_reservation(session: Session, actor: User | None, reservation_id: in
                 raise Conflict(f"Unit {raw!r} is not in stock at the reserved location.",
                                fields={"serials": [f"{raw}: not here."]}, code="unit_not_here")
             item.status, item.location_id = "sold", None
-            record_move(session, actor, product_id=product.id, from_location_id=res.location_id,
+            apply_move(session, actor, product_id=product.id, from_location_id=res.location_id,
                         to_location_id=None, quantity=1, kind="consumed", reason=why,
                         item_id=item.id, reference=reference)
     else:
-        record_move(session, actor, product_id=product.id, from_location_id=res.location_id,
+        apply_move(session, actor, product_id=product.id, from_location_id=res.location_id,
                     to_location_id=None, quantity=res.quantity, kind="consumed", reason=why,
                     reference=reference)
     res.status = "consumed"

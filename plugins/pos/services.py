@@ -25,9 +25,9 @@ from sqlalchemy import Select, bindparam, func, insert, or_, select, text
 
 from core import (ChargeLine, Conflict, Customer, Forbidden, Invalid, Item, Location, NotFound,
                   Offer, Product, ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo,
-                  SaleLineInfo, TicketCharges, audit, consume_reservation, current_runtime,
-                  find_product_by_code, get_setting, move_stock, normalize_serial, record_move,
-                  to_money, update_item, utcnow)
+                  SaleLineInfo, TicketCharges, apply_move, audit, consume_reservation,
+                  current_runtime, find_product_by_code, get_setting, move_stock,
+                  normalize_serial, to_money, update_item, utcnow)
 
 from plugins.pos import pricing
 from plugins.pos.models import TENDERS, Payment, Register, Sale, SaleLine, Shift
@@ -585,9 +585,9 @@ def _take_out_of_stock(session: Any, actor: Any, sale: Sale, charges: list[Charg
               and c.kind not in STOCKLESS_KINDS):
             # The ledger row (actor, reason, reference) and the sale's own audit entry
             # record this: a sale is not a stock adjustment.
-            record_move(session, actor, product_id=c.product.id, from_location_id=location_id,
-                        to_location_id=None, quantity=int(c.quantity), kind="sale", reason=why,
-                        reference=reference)
+            apply_move(session, actor, product_id=c.product.id, from_location_id=location_id,
+                       to_location_id=None, quantity=int(c.quantity), kind="sale", reason=why,
+                       reference=reference)
 
 
 def _after_sale_devices(session: Any, actor: Any, sale: Sale, tenders: list[tuple[str, Decimal]],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -124,7 +124,7 @@ def update(session: Session, declared: dict[str, dict[str, Setting]], plugin: st
             row.value = after[key]
             row.updated_by = actor.id
     session.flush()
-    session.info.get(_CACHE, {}).pop(plugin, None)
+    session.info.pop(_CACHE, None)
     if before:
         audit.record(session, "settings.changed", actor=actor, record_type="settings",
                      record_id=plugin, before=before, after=after)
@@ -135,8 +135,8 @@ def update(session: Session, declared: dict[str, dict[str, Setting]], plugin: st
 
 
 _CACHE = "counterdesk_settings"
-_PLUGIN_VALUES = select(SettingValue.__table__.c.key, SettingValue.__table__.c.value).where(
-    SettingValue.__table__.c.plugin == bindparam("plugin"))
+_ALL_VALUES = select(SettingValue.__table__.c.plugin, SettingValue.__table__.c.key,
+                    SettingValue.__table__.c.value)
 
 
 def get_setting(plugin: str, key: str, session: Session | None = None) -> Any:
@@ -148,9 +148,12 @@ def get_setting(plugin: str, key: str, session: Session | None = None) -> Any:
     if plugin not in declared or key not in declared[plugin]:
         raise KeyError(f"no setting {plugin}.{key}")
     s = session or current_session()
-    # One query per plugin per unit of work: a sale reads several settings, most of
-    # them still at their defaults (no row), which would otherwise each cost a query.
-    cache = s.info.setdefault(_CACHE, {})
-    if plugin not in cache:
-        cache[plugin] = dict(s.connection().execute(_PLUGIN_VALUES, {"plugin": plugin}).all())
-    return from_json(declared[plugin][key], cache[plugin].get(key))
+    # One query per unit of work for every plugin's stored values (only values changed
+    # from their defaults have a row: a few dozen): a sale reads the settings of three
+    # plugins, most of them still at their defaults, which would otherwise each cost a query.
+    cache = s.info.get(_CACHE)
+    if cache is None:
+        cache = s.info[_CACHE] = {}
+        for row_plugin, row_key, value in s.connection().execute(_ALL_VALUES):
+            cache.setdefault(row_plugin, {})[row_key] = value
+    return from_json(declared[plugin][key], cache.get(plugin, {}).get(key))

@@ -547,16 +547,18 @@ def _insert_sale(session: Any, values: dict[str, Any], lines: list[dict[str, Any
     ids = dict((pos_, id_) for id_, pos_ in conn.execute(_INSERT_LINES, lines))
     for p in payments:
         p["sale_id"] = sale_id
-    conn.execute(_INSERT_PAYMENTS, payments)
+    # RETURNING makes it one multi-row INSERT (not one per tender); rows come in order.
+    payment_ids = sorted(conn.execute(_INSERT_PAYMENTS, payments).scalars())
     return SimpleNamespace(**values, lines=[SimpleNamespace(id=ids[ln["position"]], **ln)
                                             for ln in lines],
-                           payments=[SimpleNamespace(id=None, **p) for p in payments])
+                           payments=[SimpleNamespace(id=id_, **p)
+                                     for id_, p in zip(payment_ids, payments)])
 
 
 _INSERT_SALE = insert(Sale.__table__)
 _INSERT_LINES = insert(SaleLine.__table__).returning(SaleLine.__table__.c.id,
                                                     SaleLine.__table__.c.position)
-_INSERT_PAYMENTS = insert(Payment.__table__)
+_INSERT_PAYMENTS = insert(Payment.__table__).returning(Payment.__table__.c.id)
 # A locking read: on SQLite it runs under the write lock (SQLite renders no FOR UPDATE).
 _NEXT_SALE_ID_SQLITE = select(func.coalesce(func.max(Sale.id), 0) + 1).with_for_update()
 _NEXT_SALE_ID_PG = text("SELECT nextval(pg_get_serial_sequence('pos_sale', 'id'))")

@@ -124,6 +124,38 @@ class _Wait:
         self.fd, self.got, self.guard, self.abandoned = fd, threading.Event(), threading.Lock(), False
 
 
+class _PerProcess:
+    """What ``start()`` returns, made the first time a process asks: a thread does not
+    survive a fork, so a forked worker starts its own."""
+
+    def __init__(self, start: Callable[[], Any]) -> None:
+        self._start = start
+        self._pid: int | None = None
+        self._value: Any = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    self._value = self._start()
+                    self._pid = os.getpid()
+        return self._value
+
+    def pop(self) -> Any:
+        """This process's value (None if it never asked), forgotten."""
+        value = self._value if self._pid == os.getpid() else None
+        self._pid = None
+        return value
+
+
+def _start_waiter() -> "queue.SimpleQueue[_Wait]":
+    waits: queue.SimpleQueue[_Wait] = queue.SimpleQueue()
+    threading.Thread(target=_wait_in_turn, args=(waits,), daemon=True,
+                     name="sqlite-writer-wait").start()
+    return waits
+
+
 def _wait_in_turn(waits: "queue.SimpleQueue[_Wait]") -> None:
     while True:
         wait = waits.get()
@@ -152,23 +184,10 @@ class _WriterQueue:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._waits: tuple[int, queue.SimpleQueue[_Wait]] | None = None
-        self._waits_lock = threading.Lock()
-
-    def _waiter(self) -> "queue.SimpleQueue[_Wait]":
-        """This lock's waiter in this process: one thread that blocks in ``flock`` for
-        each waiting connection in turn (they wait for the same lock, so taking turns
-        loses nothing), started once per process instead of a thread per wait."""
-        current = self._waits
-        if current is not None and current[0] == os.getpid():
-            return current[1]
-        with self._waits_lock:
-            if self._waits is None or self._waits[0] != os.getpid():
-                waits: queue.SimpleQueue[_Wait] = queue.SimpleQueue()
-                threading.Thread(target=_wait_in_turn, args=(waits,), daemon=True,
-                                 name="sqlite-writer-wait").start()
-                self._waits = (os.getpid(), waits)
-            return self._waits[1]
+        # This lock's waiter in this process: one thread that blocks in ``flock`` for
+        # each waiting connection in turn (they wait for the same lock, so taking turns
+        # loses nothing), started once per process instead of a thread per wait.
+        self._waiter = _PerProcess(_start_waiter)
 
     def open(self) -> int:
         return os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -184,7 +203,7 @@ class _WriterQueue:
         # Wait in the kernel, bounded: the lock's waiter thread blocks in flock; if the
         # wait times out it keeps waiting, then releases and closes the descriptor.
         wait = _Wait(fd)
-        self._waiter().put(wait)
+        self._waiter.get().put(wait)
         if wait.got.wait(WRITE_WAIT_SECONDS):
             return
         with wait.guard:
@@ -212,19 +231,17 @@ class _Checkpointer:
     def __init__(self, path: str) -> None:
         self.path = path
         self.dirty = False
-        self._pid: int | None = None
-        self._stop = threading.Event()
-        self._start_lock = threading.Lock()
+        self._thread = _PerProcess(self._start)   # its stop event
+
+    def _start(self) -> threading.Event:
+        stop = threading.Event()
+        threading.Thread(target=self._run, args=(stop,), name="sqlite-checkpoint",
+                         daemon=True).start()
+        return stop
 
     def note_commit(self) -> None:
         self.dirty = True
-        if self._pid != os.getpid():
-            with self._start_lock:
-                if self._pid != os.getpid():
-                    self._pid = os.getpid()
-                    self._stop = threading.Event()
-                    threading.Thread(target=self._run, args=(self._stop,),
-                                     name="sqlite-checkpoint", daemon=True).start()
+        self._thread.get()
 
     def _run(self, stop: threading.Event) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -240,8 +257,9 @@ class _Checkpointer:
             conn.close()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._pid = None
+        stop = self._thread.pop()
+        if stop is not None:
+            stop.set()
 
 
 def _writer_connection_class(queue: _WriterQueue, checkpointer: _Checkpointer) -> type:
@@ -378,7 +396,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                 conn.exec_driver_sql("BEGIN")
 
         if "factory" in connect_args:
-            engine.counterdesk_checkpointer = checkpointer   # stopped by Database.dispose
+            event.listen(engine, "engine_disposed", lambda _engine: checkpointer.stop())
 
             @event.listens_for(engine, "before_cursor_execute")
             def _sqlite_lock_for_writes(conn: Any, cursor: Any, statement: str, parameters: Any,
@@ -413,9 +431,6 @@ class Database:
         return (self._write if write else self._read)()
 
     def dispose(self) -> None:
-        checkpointer = getattr(self.engine, "counterdesk_checkpointer", None)
-        if checkpointer is not None:
-            checkpointer.stop()
         self.engine.dispose()
 
 

@@ -7,6 +7,7 @@ Every view declares what it needs with :func:`require` (a permission) or
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from typing import Any, Callable, Iterable, TypeVar
@@ -234,7 +235,8 @@ def _role_ids(dialect: str) -> Any:
             .scalar_subquery().label("cd_role_ids"))
 
 
-def _build_sign_in(dialect: str, by: str) -> Any:
+@functools.cache   # built once per dialect and kind (its cache key computed once)
+def _sign_in_statement(dialect: str, by: str) -> Any:
     columns = (*_USER_COLUMNS, _role_ids(dialect), _GRANTS_VERSION)
     if by == "token":
         return (select(*columns, ApiToken.revoked_at, ApiToken.expires_at)
@@ -243,16 +245,9 @@ def _build_sign_in(dialect: str, by: str) -> Any:
     return select(*columns).where(User.id == bindparam("user_id"))
 
 
-_SIGN_IN: dict[tuple[str, str], Any] = {}
-
-
 def _sign_in_row(session: Session, by: str, params: dict[str, Any]) -> Any:
     conn = session.connection()
-    key = (conn.dialect.name, by)
-    stmt = _SIGN_IN.get(key)
-    if stmt is None:
-        stmt = _SIGN_IN[key] = _build_sign_in(*key)
-    return conn.execute(stmt, params).first()
+    return conn.execute(_sign_in_statement(conn.dialect.name, by), params).first()
 
 
 class PermissionCache:

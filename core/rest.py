@@ -260,23 +260,18 @@ def _request_fingerprint() -> str:
     return h.hexdigest()
 
 
-_CLAIMS: dict[str, Any] = {}
-
-
-def _claim_statement(dialect: str) -> Any:
+@functools.cache
+def _store_statement(dialect: str) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING id`` for a key row and its answer,
-    built once."""
-    stmt = _CLAIMS.get(dialect)
-    if stmt is None:
-        t = IdempotencyKey.__table__
-        stmt = _CLAIMS[dialect] = (
-            dialect_insert(dialect)(t).values(user_id=bindparam("u"), key=bindparam("k"),
-                                     request_hash=bindparam("h"), created_at=bindparam("at"),
-                                     status_code=bindparam("status"),
-                                     response_body=bindparam("body"),
-                                     response_headers=bindparam("headers"))
+    built once per dialect."""
+    t = IdempotencyKey.__table__
+    return (dialect_insert(dialect)(t).values(user_id=bindparam("u"), key=bindparam("k"),
+                                              request_hash=bindparam("h"),
+                                              created_at=bindparam("at"),
+                                              status_code=bindparam("status"),
+                                              response_body=bindparam("body"),
+                                              response_headers=bindparam("headers"))
             .on_conflict_do_nothing(index_elements=["user_id", "key"]).returning(t.c.id))
-    return stmt
 
 
 def _idempotency_key() -> str | None:
@@ -337,10 +332,14 @@ def idempotency_replay_after_failure() -> Response | None:
     """After a failure: roll the request's work back and, if a twin with the same key
     has meanwhile stored its answer, return that answer."""
     noted = getattr(g, "idempotency", None)
-    if noted is None:
-        return None
+    return None if noted is None else _twin_answer(*noted)
+
+
+def _twin_answer(key: str, fingerprint: str) -> Response | None:
+    """Roll this request's work back and return the answer a twin stored for ``key``
+    (None if there is none); the unit of work then ends in rollback."""
     g.session.rollback()
-    replay = _stored_answer(*noted)
+    replay = _stored_answer(key, fingerprint)
     if replay is not None:
         g.rollback = True
     return replay
@@ -355,16 +354,14 @@ def idempotency_store(resp: Response) -> Response:
         return resp
     key, fingerprint = noted
     conn = g.session.connection()
-    stored = conn.execute(_claim_statement(conn.dialect.name), {
+    stored = conn.execute(_store_statement(conn.dialect.name), {
         "u": g.actor.id, "k": key, "h": fingerprint, "at": utcnow(),
         "status": resp.status_code, "body": resp.get_data(as_text=True),
         "headers": {k: v for k, v in resp.headers.items() if k.lower() == "location"},
     }).scalar()
     if stored is not None:
         return resp
-    g.session.rollback()
-    g.rollback = True
-    replay = _stored_answer(key, fingerprint)
+    replay = _twin_answer(key, fingerprint)
     if replay is None:   # the twin's row went away (it cannot, short of a purge): retryable
         raise Conflict("A request with this Idempotency-Key is still in progress.",
                        code="idempotency_in_progress")

@@ -30,6 +30,7 @@ that takes the stock out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, String, Text, bindparam,
@@ -153,15 +154,11 @@ class _Statements:
         self.move = insert(moves)
 
 
-_STATEMENTS: dict[str, _Statements] = {}
+_statements_for = functools.cache(_Statements)
 
 
 def _statements(conn: Any) -> _Statements:
-    name = conn.dialect.name
-    stmts = _STATEMENTS.get(name)
-    if stmts is None:
-        stmts = _STATEMENTS[name] = _Statements(name)
-    return stmts
+    return _statements_for(conn.dialect.name)
 
 
 def _change_level(session: Session, product_id: int, location_id: int, *, on_hand: int = 0,

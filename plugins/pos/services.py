@@ -133,8 +133,7 @@ def _open_shift_for_sale(session: Any, shift_id: int) -> _ShiftForSale:
         raise Invalid(f"No till session {shift_id}.", fields={"session_id": ["Unknown session."]})
     shift = _ShiftForSale(*row)
     if shift.status != "open":
-        raise Conflict(f"Till session {shift_id} is closed; open a new one.", code="session_closed",
-                       fields={"session_id": ["Closed."]})
+        raise _shift_closed(shift_id)
     return shift
 
 
@@ -148,8 +147,12 @@ def _recheck_shift_open(session: Any, shift_id: int) -> None:
     the lock the sale's foreign key takes anyway on PostgreSQL; on SQLite this locking
     read takes the write lock if nothing has yet."""
     if session.execute(_SHIFT_STATUS_SHARED, {"id": shift_id}).scalar() != "open":
-        raise Conflict(f"Till session {shift_id} is closed; open a new one.", code="session_closed",
-                       fields={"session_id": ["Closed."]})
+        raise _shift_closed(shift_id)
+
+
+def _shift_closed(shift_id: int) -> Conflict:
+    return Conflict(f"Till session {shift_id} is closed; open a new one.", code="session_closed",
+                    fields={"session_id": ["Closed."]})
 
 
 def close_report(session: Any, shift: Shift, *, counted_cash: Decimal | None = None,

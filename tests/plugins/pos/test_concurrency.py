@@ -29,6 +29,17 @@ def race(app: Any, token: str, bodies: list[dict], key: str | None = None) -> li
     return results
 
 
+def _assert_sales_and_ledger(app: Any, token: str, sales_total: int) -> None:
+    """The till lists ``sales_total`` sales, and stock levels agree with the ledger."""
+    from core.records.stock import verify_levels
+    client = app.test_client()
+    sales = client.get("/api/v1/pos/sales", headers={"Authorization": f"Bearer {token}"}).json
+    assert sales["total"] == sales_total
+    rt = app.extensions["counterdesk"]
+    with rt.unit_of_work(write=False) as s:
+        assert verify_levels(s) == []
+
+
 def test_the_same_serial_at_two_registers_sells_once(app: Any, shop: Shop,
                                                      make_user: Callable[..., Any]) -> None:
     _uid, token = make_user("cashier")
@@ -39,13 +50,7 @@ def test_the_same_serial_at_two_registers_sells_once(app: Any, shop: Shop,
         assert statuses == [201, 409], results
         loser = next(body for status, body in results if status == 409)
         assert loser["error"]["code"] == "serial_not_sellable"
-    client = app.test_client()
-    sales = client.get("/api/v1/pos/sales", headers={"Authorization": f"Bearer {token}"}).json
-    assert sales["total"] == 3
-    from core.records.stock import verify_levels
-    rt = app.extensions["counterdesk"]
-    with rt.unit_of_work(write=False) as s:
-        assert verify_levels(s) == []
+    _assert_sales_and_ledger(app, token, 3)
 
 
 def test_concurrent_sales_get_distinct_numbers(app: Any, shop: Shop,
@@ -70,10 +75,4 @@ def test_a_sale_sent_twice_at_once_with_one_key_sells_once(app: Any, shop: Shop,
     results = race(app, token, [bike_sale(shop, serial=serial)] * 4, key="till-1-sale-77")
     assert [status for status, _ in results] == [201] * 4, results
     assert len({body["id"] for _, body in results}) == 1
-    client = app.test_client()
-    sales = client.get("/api/v1/pos/sales", headers={"Authorization": f"Bearer {token}"}).json
-    assert sales["total"] == 1
-    from core.records.stock import verify_levels
-    rt = app.extensions["counterdesk"]
-    with rt.unit_of_work(write=False) as s:
-        assert verify_levels(s) == []
+    _assert_sales_and_ledger(app, token, 1)

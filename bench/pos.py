@@ -511,6 +511,188 @@ def bench_lookup(rt: Any, catalog: Catalog, n: int, seed: int) -> LoadResult:
     return res
 
 
+# ------------------------------------------------------------------- budget
+
+@dataclass
+class Budget:
+    """Where a sale's CPU goes, measured in-process (Flask test client, no HTTP server,
+    one request at a time) on the run's own database, next to a ceiling request."""
+    ceiling_ms: float = 0.0              # thread CPU of one ceiling request
+    ceiling_statements: float = 0.0
+    sale_ms: float = 0.0                 # thread CPU of one sale request
+    sale_statements: float = 0.0
+    sale_sql_ms: float = 0.0             # of which in Connection.execute (SQLAlchemy + driver)
+    background_ms: float = 0.0           # job runner (the receipt) and checkpoints, per sale
+    background_statements: float = 0.0
+    load_ms: float = 0.0                 # marshmallow: the sale body loaded (SaleCreateSchema)
+    dump_ms: float = 0.0                 # marshmallow: the sale answered (SaleSchema) + JSON
+    render_ms: float = 0.0               # python-escpos: a stored receipt rendered to bytes
+    threads: dict[str, float] = field(default_factory=dict)   # background CPU by thread
+
+
+def _thread_cpu() -> dict[str, float]:
+    """CPU seconds so far of each live thread of this process, by thread name."""
+    import threading
+    out: dict[str, float] = {}
+    for t in threading.enumerate():
+        try:
+            cpu = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        except (OSError, TypeError):   # ended meanwhile
+            continue
+        out[t.name] = out.get(t.name, 0.0) + cpu
+    return out
+
+
+class _StatementClock:
+    """Per thread: statements sent, and thread CPU spent inside ``Connection.execute``
+    (SQLAlchemy's statement path and the driver), from SQLAlchemy's engine events."""
+
+    def __init__(self, engine: Any) -> None:
+        import threading
+
+        from sqlalchemy import event
+        self.engine, self.local = engine, threading.local()
+        self.count: Counter[int] = Counter()
+        self.cpu: Counter[int] = Counter()
+        self._events = (("before_execute", self._before), ("after_execute", self._after),
+                        ("before_cursor_execute", self._sent))
+        for name, fn in self._events:
+            event.listen(engine, name, fn)
+
+    def _before(self, *_a: Any) -> None:
+        self.local.t = time.thread_time()
+
+    def _after(self, *_a: Any) -> None:
+        import threading
+        self.cpu[threading.get_ident()] += time.thread_time() - self.local.t
+
+    def _sent(self, *_a: Any) -> None:
+        import threading
+        self.count[threading.get_ident()] += 1
+
+    def reset(self) -> None:
+        self.count.clear()
+        self.cpu.clear()
+
+    def close(self) -> None:
+        from sqlalchemy import event
+        for name, fn in self._events:
+            event.remove(self.engine, name, fn)
+
+
+def bench_budget(instance: str, url: str, selection: str | None, plugin_dir: Path,
+                 password: str, session_id: int, n: int, seed: int) -> Budget:
+    """``n`` sales and ``n`` ceiling requests through the Flask test client with jobs
+    in-process; each sale's request thread CPU and its statements, the job thread's
+    CPU until the receipts are printed, and the parts the stack mandates timed alone."""
+    import gc
+    import threading
+
+    from sqlalchemy import text
+
+    from core.app import create_app
+    from core.config import Config
+    from core.runtime import set_current
+    from plugins.devices.render import render_stored
+    from plugins.pos.schemas import SaleCreateSchema, SaleSchema
+    from plugins.pos.services import get_sale
+
+    if str(plugin_dir) not in sys.path:
+        sys.path.insert(0, str(plugin_dir))
+    app = create_app(Config.load({"instance_path": instance, "database_url": url,
+                                  "plugins": selection, "redis_url": ""}))
+    rt = app.extensions["counterdesk"]
+    out = Budget()
+    client = app.test_client()
+    token = client.post("/api/v1/auth/tokens", json={"username": "benchcashier",
+                                                      "password": password,
+                                                      "name": "budget"}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    with rt.unit_of_work(write=False) as s:
+        units = [(pid, Decimal(price), serial) for pid, price, serial in s.execute(text(
+            "SELECT i.product_id, p.price, i.serial FROM items i JOIN products p "
+            "ON p.id = i.product_id JOIN pos_shift sh ON sh.id = :sh JOIN pos_register r "
+            "ON r.id = sh.register_id WHERE i.status = 'in_stock' AND i.location_id = "
+            "r.location_id ORDER BY i.id DESC LIMIT :n"), {"sh": session_id, "n": n + 20})]
+        stocked = [(pid, Decimal(price)) for pid, price in s.execute(text(
+            "SELECT p.id, p.price FROM products p JOIN stock_levels l ON l.product_id = p.id "
+            "WHERE p.serialized = false AND l.on_hand > 1000 ORDER BY p.id LIMIT 200"))]
+    bodies = list(_sale_bodies(0, session_id, units, stocked, seed))
+    clock = _StatementClock(rt.db.engine)
+    main = threading.get_ident()
+
+    def timed_posts(path: str, payloads: list[Any]) -> tuple[float, int]:
+        cpu = 0.0
+        for body in payloads:
+            c0 = time.thread_time()
+            resp = client.post(path, json=body,
+                               headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+            cpu += time.thread_time() - c0
+            if resp.status_code != 201:
+                raise SystemExit(f"budget: {path} answered {resp.status_code}: "
+                                 f"{resp.get_data(as_text=True)[:300]}")
+        return cpu, len(payloads)
+
+    def jobs_pending() -> int:
+        with rt.unit_of_work(write=False) as s:
+            return int(s.execute(text("SELECT count(*) FROM job_outbox "
+                                      "WHERE status NOT IN ('done', 'dead')")).scalar())
+
+    try:
+        timed_posts("/api/v1/benchceiling/rows", [{"note": "warm"}] * 20)
+        timed_posts("/api/v1/pos/sales", bodies[:20])
+        while jobs_pending():
+            time.sleep(0.02)
+        gc.collect()
+        clock.reset()
+        cpu, k = timed_posts("/api/v1/benchceiling/rows", [{"note": "budget"}] * n)
+        out.ceiling_ms, out.ceiling_statements = cpu / k * 1000, clock.count[main] / k
+        clock.reset()
+        threads0 = _thread_cpu()
+        proc0, main0 = time.process_time(), time.thread_time()
+        cpu, k = timed_posts("/api/v1/pos/sales", bodies[20:20 + n])
+        out.sale_ms, out.sale_statements = cpu / k * 1000, clock.count[main] / k
+        out.sale_sql_ms = clock.cpu[main] / k * 1000
+        while jobs_pending():      # the receipts, printed by the job thread
+            time.sleep(0.005)
+        others = time.process_time() - proc0 - (time.thread_time() - main0)
+        out.background_ms = others / k * 1000
+        out.threads = {name: (cpu - threads0.get(name, 0.0)) / k * 1000
+                       for name, cpu in _thread_cpu().items() if name != "MainThread"}
+        out.background_statements = (sum(clock.count.values()) - clock.count[main]) / k
+        # the mandated parts alone, on this run's sales and receipts
+        with rt.unit_of_work(write=False) as s:
+            sale_ids = [r[0] for r in s.execute(text(
+                "SELECT id FROM pos_sale ORDER BY id DESC LIMIT :n"), {"n": n})]
+            sales = [get_sale(s, i) for i in sale_ids]
+            for sale in sales:
+                _ = (sale.lines, sale.payments)
+            receipts = list(s.execute(text(
+                "SELECT j.document, p.profile, p.columns, p.encoding FROM devices_print_job j "
+                "JOIN devices_printer p ON p.id = j.printer_id ORDER BY j.id DESC LIMIT :n"),
+                {"n": n}))
+        loader, dumper = SaleCreateSchema(), SaleSchema()
+        raw = [json.dumps(b) for b in bodies[20:20 + n]]
+        c0 = time.thread_time()
+        for r in raw:
+            loader.load(json.loads(r))
+        out.load_ms = (time.thread_time() - c0) / len(raw) * 1000
+        c0 = time.thread_time()
+        for sale in sales:
+            json.dumps(dumper.dump(sale), default=str)
+        out.dump_ms = (time.thread_time() - c0) / max(len(sales), 1) * 1000
+        c0 = time.thread_time()
+        for doc, profile, columns, encoding in receipts:
+            render_stored(doc if isinstance(doc, dict) else json.loads(doc), profile=profile,
+                          columns=columns, encoding=encoding)
+        out.render_ms = (time.thread_time() - c0) / max(len(receipts), 1) * 1000
+    finally:
+        clock.close()
+        rt.close()
+        set_current(None)
+    return out
+
+
 # ------------------------------------------------------------------- driver
 
 @dataclass
@@ -657,6 +839,19 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Row]:
         _say(f"barcode lookup: p50 {lookup.pct(50):.3f} ms, p99 {lookup.pct(99):.3f} ms over "
              f"{len(lookup.latencies_ms):,} lookups ({lookup.ok:,} found)")
 
+        budget = None
+        if args.budget_sales:
+            budget = bench_budget(instance, url, selection, plugin_dir,
+                                  passwords["benchcashier"], shift["id"], args.budget_sales,
+                                  args.seed)
+            _say(f"in-process, {args.budget_sales} of each: ceiling request "
+                 f"{budget.ceiling_ms:.2f} ms CPU; sale request {budget.sale_ms:.2f} ms "
+                 f"({budget.sale_statements:.0f} statements, {budget.sale_sql_ms:.2f} ms in "
+                 f"them) + {budget.background_ms:.2f} ms in the job thread "
+                 f"({budget.background_statements:.0f} statements); background CPU ms per "
+                 "sale by thread: " + ", ".join(f"{k} {v:.2f}" for k, v in
+                                                 sorted(budget.threads.items()) if v >= 0.005))
+
         ratio = sales.rate / ceiling.rate if ceiling.rate else 0.0
         add("server workers (gunicorn sync)", 0, str(args.workers))
         add("ceiling requests/s (bare ORM insert)", ceiling.rate, f"{ceiling.rate:,.0f}")
@@ -673,6 +868,20 @@ def run_backend(backend: str, args: argparse.Namespace) -> list[Row]:
         add("barcode lookup p50 ms", lookup.pct(50), f"{lookup.pct(50):.3f}")
         add("barcode lookup p99 ms", lookup.pct(99), f"{lookup.pct(99):.3f}")
         add("stock levels = ledger after the run", 0, "yes" if not problems else "NO")
+        if budget is not None:
+            b = budget
+            add("in-process CPU ms: ceiling request (statements)", 0,
+                f"{b.ceiling_ms:.2f} ({b.ceiling_statements:.0f})")
+            add("in-process CPU ms: sale request (statements)", 0,
+                f"{b.sale_ms:.2f} ({b.sale_statements:.0f})")
+            add("  of which executing statements", 0, f"{b.sale_sql_ms:.2f}")
+            add("  of which marshmallow load / dump + JSON", 0,
+                f"{b.load_ms:.2f} / {b.dump_ms:.2f}")
+            add("in-process CPU ms: receipt job etc. per sale (statements)", 0,
+                f"{b.background_ms:.2f} ({b.background_statements:.0f})")
+            add("  of which python-escpos render", 0, f"{b.render_ms:.2f}")
+            add("in-process CPU: sale and its job ÷ ceiling request", 0,
+                f"{(b.sale_ms + b.background_ms) / b.ceiling_ms:.1f}" if b.ceiling_ms else "-")
         if sales.errors or ceiling.errors or problems:
             rows[-1].result = "MISS" if problems else rows[-1].result
     finally:
@@ -719,6 +928,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-rate", type=int, default=1500,
                    help="sales/s the default unit count allows for")
     p.add_argument("--lookups", type=int, default=2000)
+    p.add_argument("--budget-sales", type=int, default=300,
+                   help="sales (and ceiling requests) measured in-process for the CPU budget "
+                        "table; 0 skips it")
     p.add_argument("--plugins", default="all",
                    help="COUNTERDESK_PLUGINS for the shop (default: every installed plugin); "
                         "the ceiling plugin is always added")

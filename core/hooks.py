@@ -45,7 +45,7 @@ CORE_PERMISSIONS = (
     Permission("core.locations.edit", "Create stock locations", ("owner", "manager")),
     Permission("core.stock.view", "See stock levels, moves and reservations", _ALL_STAFF),
     Permission("core.stock.adjust", "Adjust and transfer stock (audited)", ("owner", "manager")),
-    Permission("core.stock.reserve", "Reserve, release and consume stock",
+    Permission("core.stock.reserve", "Reserve, release and consume stock (audited)",
                ("owner", "manager", "cashier", "technician")),
     # attachments (core/attachments.py): seeing and adding follow the record's permissions
     Permission("core.attachments.delete", "Delete photos and documents attached to records "

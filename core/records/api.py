@@ -322,7 +322,7 @@ def list_reservations(args: dict[str, Any]) -> Page:
 @endpoint(permission="core.stock.reserve", body=ReservationCreateSchema,
           response=ReservationSchema, status=201, tags=["stock"], errors=(409, 422))
 def create_reservation(data: dict[str, Any]) -> Any:
-    """Reserve available stock for a record (409 when not enough is available)."""
+    """Reserve available stock for a record (409 when not enough is available). Audited."""
     return stock.reserve_stock(g.session, g.actor, **data)
 
 
@@ -330,7 +330,7 @@ def create_reservation(data: dict[str, Any]) -> Any:
 @endpoint(permission="core.stock.reserve", response=ReservationSchema, tags=["stock"],
           errors=(404, 409))
 def release_reservation(reservation_id: int) -> Any:
-    """Give the reserved stock back to available."""
+    """Give the reserved stock back to available. Audited."""
     return stock.release_reservation(g.session, g.actor, reservation_id)
 
 
@@ -338,5 +338,5 @@ def release_reservation(reservation_id: int) -> Any:
 @endpoint(permission="core.stock.reserve", body=ReservationConsumeSchema,
           response=ReservationSchema, tags=["stock"], errors=(404, 409, 422))
 def consume_reservation(reservation_id: int, data: dict[str, Any]) -> Any:
-    """The reserved stock leaves the location (a ledger row; units by serial)."""
+    """The reserved stock leaves the location (a ledger row; units by serial). Audited."""
     return stock.consume_reservation(g.session, g.actor, reservation_id, **data)

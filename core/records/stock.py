@@ -25,7 +25,9 @@ ledger and the reservations and lists any difference.
 Reservations (a repair's parts, a layaway) are made, released and consumed by plugins
 through :func:`reserve_stock`, :func:`release_reservation` and
 :func:`consume_reservation` (exported by ``core``). Consuming writes the ledger row
-that takes the stock out.
+that takes the stock out. Each is audited (``stock.reservation.created`` /
+``.released`` / ``.consumed``, record type ``reservation``) once it has succeeded: a
+refused call notes no entry.
 """
 from __future__ import annotations
 
@@ -407,7 +409,26 @@ def reserve_stock(session: Session, actor: User | None, *, product_id: int, loca
                       status="active", note=note, actor_id=actor.id if actor else None)
     session.add(res)
     session.flush()
+    _audit_reservation(session, actor, res, "created", note=note or None)
     return res
+
+
+def _audit_reservation(session: Session, actor: User | None, res: Reservation, event: str, *,
+                       reason: str | None = None, **details: Any) -> None:
+    """Note ``stock.reservation.<event>`` for ``res`` (already in its new status).
+    Called last, after every check has passed, so a refused call notes nothing."""
+    after = {"status": res.status, "product_id": res.product_id, "location_id": res.location_id,
+             "quantity": res.quantity, "reference": _reference(res), **details}
+    if reason is not None:
+        after["reason"] = reason
+    audit.record(session, f"stock.reservation.{event}", actor=actor, record_type="reservation",
+                 record_id=res.id, reason=reason, after=after,
+                 before=None if res.status == "active" else {"status": "active"})
+
+
+def _reference(res: Reservation) -> str:
+    """The reserving record as the ledger and the audit log name it (``type:id``)."""
+    return f"{res.reference_type}:{res.reference_id}"
 
 
 def _active_reservation(session: Session, reservation_id: int) -> Reservation:
@@ -427,43 +448,64 @@ def release_reservation(session: Session, actor: User | None, reservation_id: in
     _change_level(session, res.product_id, res.location_id, reserved=-res.quantity)
     res.status = "released"
     session.flush()
+    _audit_reservation(session, actor, res, "released")
     return res
 
 
 def consume_reservation(session: Session, actor: User | None, reservation_id: int, *,
                         reason: str | None = None, serials: Iterable[str] | None = None) -> Reservation:
     """The reserved stock leaves: one ledger row out of the location (per unit for a
-    serialized product, whose ``serials`` must be given; those units become ``sold``)."""
+    serialized product, whose ``serials`` must be given; those units become ``sold``).
+    The units are checked before anything is written: a refused call changes nothing."""
     from core.records.catalog import Product
-    from core.records.items import Item, normalize_serial
     res = _active_reservation(session, reservation_id)
     product = session.get(Product, res.product_id)
-    reference = f"{res.reference_type}:{res.reference_id}"
+    reference = _reference(res)
     why = reason or f"used by {reference}"
+    units = _units_to_consume(session, res, product, list(serials or []))
     _change_level(session, res.product_id, res.location_id, reserved=-res.quantity)
-    serials = list(serials or [])
-    if product.serialized:
-        if len(serials) != res.quantity:
-            raise Invalid(f"List the {res.quantity} serial(s) consumed.",
-                          fields={"serials": [f"{len(serials)} given for quantity {res.quantity}."]})
-        for raw in serials:
-            item = session.scalar(select(Item).where(
-                Item.product_id == product.id, Item.serial_norm == normalize_serial(raw))
-                .with_for_update())
-            if item is None or item.status != "in_stock" or item.location_id != res.location_id:
-                raise Conflict(f"Unit {raw!r} is not in stock at the reserved location.",
-                               fields={"serials": [f"{raw}: not here."]}, code="unit_not_here")
+    if units:
+        moves = []
+        for item in units:
             item.status, item.location_id = "sold", None
-            apply_move(session, actor, product_id=product.id, from_location_id=res.location_id,
-                        to_location_id=None, quantity=1, kind="consumed", reason=why,
-                        item_id=item.id, reference=reference)
+            moves.append(apply_move(session, actor, product_id=product.id,
+                                    from_location_id=res.location_id, to_location_id=None,
+                                    quantity=1, kind="consumed", reason=why, item_id=item.id,
+                                    reference=reference))
     else:
-        apply_move(session, actor, product_id=product.id, from_location_id=res.location_id,
-                    to_location_id=None, quantity=res.quantity, kind="consumed", reason=why,
-                    reference=reference)
+        moves = [apply_move(session, actor, product_id=product.id,
+                            from_location_id=res.location_id, to_location_id=None,
+                            quantity=res.quantity, kind="consumed", reason=why,
+                            reference=reference)]
     res.status = "consumed"
     session.flush()
+    _audit_reservation(session, actor, res, "consumed", reason=why,
+                       serials=[u.serial for u in units] or None, moves=moves)
     return res
+
+
+def _units_to_consume(session: Session, res: Reservation, product: Any,
+                      serials: list[str]) -> list[Any]:
+    """The serialized units a consume takes (locked), each in stock at the reserved
+    location; empty for a product that is not serialized."""
+    from core.records.items import Item, normalize_serial
+    if not product.serialized:
+        return []
+    if len(serials) != res.quantity:
+        raise Invalid(f"List the {res.quantity} serial(s) consumed.",
+                      fields={"serials": [f"{len(serials)} given for quantity {res.quantity}."]})
+    norms = [normalize_serial(s) for s in serials]
+    if len(set(norms)) != len(norms):
+        raise Invalid("Serials must be distinct.", fields={"serials": ["Distinct serials."]})
+    units = []
+    for raw, norm in zip(serials, norms):
+        item = session.scalar(select(Item).where(
+            Item.product_id == product.id, Item.serial_norm == norm).with_for_update())
+        if item is None or item.status != "in_stock" or item.location_id != res.location_id:
+            raise Conflict(f"Unit {raw!r} is not in stock at the reserved location.",
+                           fields={"serials": [f"{raw}: not here."]}, code="unit_not_here")
+        units.append(item)
+    return units
 
 
 __all__ = ["Location", "StockMove", "StockLevel", "Reservation", "create_location",

@@ -551,7 +551,8 @@ def _insert_sale(session: Any, values: dict[str, Any], lines: list[dict[str, Any
     for p in payments:
         p["sale_id"] = sale_id
     # RETURNING makes it one multi-row INSERT (not one per tender); rows come in order.
-    payment_ids = sorted(conn.execute(_INSERT_PAYMENTS, payments).scalars())
+    # A sale of nothing to pay (covered by a warranty or a deposit) has no tender.
+    payment_ids = sorted(conn.execute(_INSERT_PAYMENTS, payments).scalars()) if payments else []
     return SimpleNamespace(**values, lines=[SimpleNamespace(id=ids[ln["position"]], **ln)
                                             for ln in lines],
                            payments=[SimpleNamespace(id=id_, **p)

@@ -239,3 +239,15 @@ def test_print_queues_a_job_with_a_printer_and_a_cash_sale_kicks_the_drawer(
 def test_schema_matches_the_models(runtime: Any) -> None:
     from core.migrate import schema_diff
     assert schema_diff(runtime) == []
+
+
+def test_a_sale_with_nothing_to_pay_needs_no_tender(api: Any, shop: Shop, runtime: Any) -> None:
+    # a free tune-up (price overridden to zero): nothing to pay, no payment rows
+    body = {"session_id": shop.session_id,
+            "lines": [{"code": "TUNE", "unit_price": "0.00"}], "payments": []}
+    resp = api.post("pos/sales", json=body)
+    assert resp.status_code == 201, resp.json
+    sale = resp.json
+    assert (sale["total"], sale["paid"], sale["change_due"], sale["payments"]) == \
+        ("0.00", "0.00", "0.00", [])
+    assert api.get(f"pos/sales/{sale['id']}").json["payments"] == []

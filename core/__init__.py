@@ -9,6 +9,7 @@ from core.fields import MoneyField
 from core.errors import BadRequest, Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from core.jobs import enqueue
 from core.plugins import hookimpl
+from core.pricing import LineAmounts, Totals, line_amounts, sum_lines
 from core.records.catalog import Product, find_product_by_code
 from core.models import User
 from core.records.items import Item, create_item, normalize_serial, update_item
@@ -37,6 +38,6 @@ __all__ = [
     "normalize_serial", "phone_digits", "create_item", "update_item",
     "ReceiptDocument", "ReceiptLine", "ReceiptSection", "render_text", "render_html",
     "document_to_dict", "document_from_dict", "current_runtime",
-    "MoneyField",
+    "MoneyField", "line_amounts", "sum_lines", "LineAmounts", "Totals",
     "ChargeLine", "TicketCharges", "SaleInfo", "SaleLineInfo", "Offer", "Coverage",
 ]

@@ -148,6 +148,22 @@ def settings_changed(session: "Session", plugin: str, before: dict[str, Any],
 
 
 @hookspec
+def customer_updated(session: "Session", customer: "Customer", before: dict[str, Any],
+                     actor: "User | None") -> None:
+    """Customer ``customer``'s details were edited (``PATCH /customers/{id}``, the
+    customer form): refresh what the plugin copied from them, such as a name kept on
+    its own rows for searching.
+
+    ``before`` holds the previous values of the fields that changed, and only those
+    (``name``, ``phone``, ``email``, ``address``, ``notes``, ``contact_channel``,
+    ``marketing_opt_out``); ``customer`` already carries the new ones. Called inside
+    the editing unit of work, after the change is flushed and audited, and only when
+    something changed. Raising aborts the edit. A merge calls ``customer_merged``
+    instead.
+    """
+
+
+@hookspec
 def customer_merged(session: "Session", into: "Customer", merged: "Customer",
                     actor: "User | None") -> None:
     """Customer ``merged`` is being folded into customer ``into``: re-point the

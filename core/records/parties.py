@@ -6,6 +6,10 @@ only the last ten (the national number without a country code or trunk prefix), 
 "555 010 2030", "(555) 010-2030", "5550102030" and "+1 555 010 2030" are one number.
 E-mail addresses are stored trimmed and lower-cased.
 
+Plugins that copy a customer's details onto their own rows (a name kept for
+searching) hear of an edit through the ``customer_updated`` hook, in the same unit of
+work.
+
 Merging keeps the merged customer as an inactive row with ``merged_into_id`` rather
 than deleting it: old links, audit entries and plugin rows that name its id keep
 resolving (``GET /customers/{old}`` says where it went), and nothing is lost if a
@@ -26,6 +30,7 @@ from core.db import BigId, IdMixin, Model, TimestampMixin
 from core.errors import Conflict, Invalid
 from core.models import User
 from core.records.common import apply_changes, get_or_404
+from core.runtime import current as current_runtime
 
 CONTACT_CHANNELS = ("email", "sms", "none")
 VENDOR_KINDS = ("supplier", "manufacturer", "service")
@@ -162,6 +167,8 @@ def update_customer(session: Session, actor: User | None, customer: Customer,
     if after:
         audit.record(session, "customer.updated", actor=actor, record_type="customer",
                      record_id=customer.id, before=before, after=after)
+        current_runtime().hook.customer_updated(session=session, customer=customer,
+                                                before=dict(before), actor=actor)
     return customer
 
 

@@ -1,23 +1,8 @@
-"""Money at the till: one rounding rule, applied once per line.
-
-**The rule.** Every amount is rounded half-up to cents (``core.to_money``), once, on
-the line:
-
-* prices exclude tax (the default, US style)::
-
-      net   = round(quantity × unit_price − discount)
-      tax   = round(net × rate / 100)
-      total = net + tax
-
-* prices include tax (core setting ``prices_include_tax``, VAT style)::
-
-      total = round(quantity × unit_price − discount)
-      tax   = round(total × rate / (100 + rate))
-      net   = total − tax
-
-A sale's subtotal, tax and total are the plain sums of its lines' ``net``, ``tax``
-and ``total`` — never recomputed from a sum — so totals always equal the sum of the
-lines, and ``total = subtotal + tax`` on every line and every sale.
+"""Money at the till. Each line is priced by the kernel's one rounding rule
+(``core.line_amounts``, stated in ``core/pricing.py``): every amount rounded half-up to
+cents once, on the line; a sale's subtotal, tax and total are the plain sums of its
+lines' ``net``, ``tax`` and ``total`` (``core.sum_lines``) — never recomputed from a
+sum — so totals always equal the sum of the lines.
 
 Returns take back a share of a line: ``returned_share`` gives the units' share of
 each amount, and the last units returned take whatever is left, so a line returned
@@ -29,45 +14,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
 
-from core import to_money
+# the kernel's rule, under the names the till has always used (pricing.line_amounts …)
+from core import LineAmounts, Totals, line_amounts, sum_lines, to_money  # noqa: F401
 
 HUNDRED = Decimal(100)
 ZERO = Decimal("0.00")
-
-
-@dataclass(frozen=True)
-class LineAmounts:
-    net: Decimal
-    tax: Decimal
-    total: Decimal
-
-
-@dataclass(frozen=True)
-class Totals:
-    subtotal: Decimal
-    tax: Decimal
-    total: Decimal
-
-
-def line_amounts(quantity: Decimal, unit_price: Decimal, discount: Decimal, tax_rate: Decimal,
-                 *, prices_include_tax: bool) -> LineAmounts:
-    """A line's net, tax and total by the rule above."""
-    gross = to_money(Decimal(quantity) * Decimal(unit_price) - Decimal(discount))
-    rate = Decimal(tax_rate)
-    if prices_include_tax:
-        tax = to_money(gross * rate / (HUNDRED + rate)) if rate else ZERO
-        return LineAmounts(net=gross - tax, tax=tax, total=gross)
-    tax = to_money(gross * rate / HUNDRED) if rate else ZERO
-    return LineAmounts(net=gross, tax=tax, total=gross + tax)
-
-
-def sum_lines(lines: Iterable[LineAmounts]) -> Totals:
-    subtotal = tax = total = ZERO
-    for ln in lines:
-        subtotal += ln.net
-        tax += ln.tax
-        total += ln.total
-    return Totals(subtotal=subtotal, tax=tax, total=total)
 
 
 def discount_percent(discount: Decimal, quantity: Decimal, unit_price: Decimal) -> Decimal:

@@ -119,6 +119,17 @@ def sale_completed(session: Any, sale: SaleInfo, actor: Any) -> None:
     services.sale_completed(session, sale, actor)
 
 
+# ------------------------------------------------------------ customers
+# Tickets keep their customer's name for the ticket search (services.search_tickets);
+# phones are searched in the kernel's customers table, so only the name is copied.
+
+@hookimpl
+def customer_updated(session: Any, customer: Any, before: dict[str, Any]) -> None:
+    if "name" in before:
+        from plugins.repairs import services
+        services.rename_customer(session, customer.id, customer.name)
+
+
 @hookimpl
 def customer_merged(session: Any, into: Any, merged: Any) -> None:
     from plugins.repairs import services

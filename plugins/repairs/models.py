@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Optional
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer,
-                        Numeric, String, Text)
+                        Numeric, String, Text, text)
 from sqlalchemy.orm import Mapped, mapped_column, object_session
 
 from core import IdMixin, Model, Money, TimestampMixin, utcnow
@@ -72,7 +72,8 @@ class Ticket(IdMixin, TimestampMixin, Model):
     deposit_sale_id: Mapped[Optional[int]] = mapped_column(BigId)
     comeback_of_id: Mapped[Optional[int]] = mapped_column(
         BigId, ForeignKey("repairs_ticket.id"), index=True)
-    # Denormalised at intake for the ticket search (see services.search_tickets).
+    # Denormalised for the ticket search (see services.search_tickets): the name is
+    # copied at intake and again when the customer is renamed or merged (hooks.py).
     customer_name: Mapped[str] = mapped_column(String(200), default="")
     units_text: Mapped[str] = mapped_column(Text, default="")
     product_kind: Mapped[str] = mapped_column(String(16), default="")
@@ -191,9 +192,14 @@ class Pickup(IdMixin, Model):
     ticket_id: Mapped[int] = mapped_column(BigId, ForeignKey("repairs_ticket.id"), index=True)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[Optional[int]] = mapped_column(BigId, ForeignKey("users.id"))
-    total: Mapped[Decimal] = mapped_column(Money)           # parts + labour released now
+    # The work released now as the customer pays for it: with a till sale, what the
+    # sale charged for it; without one, the same by the till's rule (see pricing.py).
+    total: Mapped[Decimal] = mapped_column(Money)           # parts + labour, before tax
+    tax: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"),
+                                         server_default=text("0"))   # rp0004
     deposit_applied: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
-    amount_due: Mapped[Decimal] = mapped_column(Money)      # total - deposit_applied
+    # total + tax - deposit_applied: what the customer pays (negative: the deposit was more)
+    amount_due: Mapped[Decimal] = mapped_column(Money)
     payment_method: Mapped[str] = mapped_column(String(30), default="")
     payment_reference: Mapped[str] = mapped_column(String(120), default="")
     sale_id: Mapped[Optional[int]] = mapped_column(BigId)

@@ -272,9 +272,14 @@ class PickupOut(Schema):
     id = fields.Integer(required=True)
     ticket_id = fields.Integer(required=True)
     at = fields.DateTime(required=True)
-    total = MoneyField(required=True)
+    total = MoneyField(required=True, metadata={
+        "description": "Parts and labour released, before tax."})
+    tax = MoneyField(required=True, metadata={
+        "description": "The tax on them: what the till sale charged, or the same by its rule."})
     deposit_applied = MoneyField(required=True)
-    amount_due = MoneyField(required=True)
+    amount_due = MoneyField(minimum=None, required=True, metadata={
+        "description": "total + tax - deposit_applied: what the customer pays "
+                       "(negative when the deposit was more)."})
     payment_method = fields.String(required=True)
     payment_reference = fields.String(required=True)
     sale_id = fields.Integer(allow_none=True, required=True)

@@ -21,10 +21,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core import (ChargeLine, Conflict, Coverage, DomainError, Invalid, NotFound,
-                  ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges,
+                  ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges, Totals,
                   audit, consume_reservation, current_runtime, fts5_prefix_match, get_setting,
                   release_reservation, reserve_stock, to_money, utcnow)
-from plugins.repairs import records
+from plugins.repairs import pricing, records
 from plugins.repairs.models import (HOLD_REASONS, OPEN_STATUSES, STATUSES, Estimate, Labor, Note,
                                     Part, Pickup, PublicAttempt, StatusChange, TechMonth, Ticket,
                                     TicketUnit)
@@ -638,10 +638,6 @@ def decide_estimate(session: Session, actor: Any, ticket: Ticket, *, approved: b
 
 # ---------------------------------------------------------------- charges and pickup
 
-def _tax(amount: Decimal, rate: Decimal) -> Decimal:
-    return to_money(amount * Decimal(rate) / Decimal(100))
-
-
 def _open_work(session: Session, ticket: Ticket, unit_ids: set[int] | None,
                final: bool) -> tuple[list[Part], list[Labor]]:
     """Parts and labour not yet charged, for the units being released (plus work on
@@ -663,6 +659,22 @@ def _deposit_left(session: Session, ticket: Ticket) -> Decimal:
     return to_money(ticket.deposit - Decimal(used))
 
 
+def _deposit_to_apply(session: Session, ticket: Ticket, final: bool, work_total: Decimal) -> Decimal:
+    """What is left of the deposit goes against the work released: all of it with the
+    last unit, at most the work (tax included) with an earlier one."""
+    left = _deposit_left(session, ticket)
+    return left if final else min(left, work_total)
+
+
+def _prices_include_tax(session: Session) -> bool:
+    return bool(get_setting("core", "prices_include_tax", session))
+
+
+def _work_amounts(session: Session, lines: Sequence[ChargeLine]) -> Totals:
+    """What ``lines`` cost the customer by the till's rule and the shop's tax setting."""
+    return pricing.work_amounts(lines, prices_include_tax=_prices_include_tax(session))
+
+
 def _charge_lines(session: Session, parts: Sequence[Part], labor: Sequence[Labor]) -> list[ChargeLine]:
     """The till's lines at list price; ``covered`` ones the till prices at zero
     (``core.ChargeLine``), keeping the list price for the receipt."""
@@ -680,11 +692,6 @@ def _charge_lines(session: Session, parts: Sequence[Part], labor: Sequence[Labor
     return lines
 
 
-def _charged(line: ChargeLine) -> Decimal:
-    """What a line costs the customer: nothing when a warranty covers it."""
-    return ZERO if line.covered else to_money(line.unit_price * line.quantity)
-
-
 def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> TicketCharges:
     """What releasing ``unit_ids`` (None: every unit still here) charges, less what is
     left of the deposit."""
@@ -692,8 +699,7 @@ def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None =
     final = unit_ids is None or remaining <= unit_ids
     parts, labor = _open_work(session, ticket, unit_ids, final)
     lines = _charge_lines(session, parts, labor)
-    total = sum((_charged(ln) for ln in lines), ZERO)
-    deposit = min(_deposit_left(session, ticket), total) if not final else _deposit_left(session, ticket)
+    deposit = _deposit_to_apply(session, ticket, final, _work_amounts(session, lines).total)
     return TicketCharges(ticket_id=ticket.id, number=ticket.number, customer_id=ticket.customer_id,
                          lines=tuple(lines), deposit=deposit)
 
@@ -726,12 +732,9 @@ def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any])
     if missing:
         raise Conflict("A part is still on order for this ticket.", code="parts_on_order")
     charges = ticket_charges(session, ticket, wanted)
-    total = sum((_charged(ln) for ln in charges.lines), ZERO)
-    tax = sum((_tax(_charged(ln), ln.tax_rate) for ln in charges.lines), ZERO)
-    if get_setting("core", "prices_include_tax", session):
-        tax = ZERO
-    deposit = min(charges.deposit, total + tax)
-    due = to_money(total + tax - deposit)
+    work = _work_amounts(session, charges.lines)
+    deposit = min(charges.deposit, work.total)
+    due = work.total - deposit
     sale = None
     if data.get("pos_session_id") is not None:
         lines = list(charges.lines)
@@ -765,16 +768,23 @@ def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any])
 
 def _record_pickup(session: Session, actor: Any, ticket: Ticket, unit_ids: set[int], *,
                    sale: SaleInfo | None, method: str, reference: str) -> Pickup:
+    """The pickup of ``unit_ids``: with a till sale, its figures are what the sale
+    charged for the ticket; without one, the same figures by the till's rule."""
     units = ticket_units(session, ticket)
     remaining = {u.id for u in units if u.released_at is None}
     final = remaining <= unit_ids
     parts, labor = _open_work(session, ticket, unit_ids, final)
-    total = to_money(sum((p.amount for p in parts), ZERO) + sum((lab.amount for lab in labor), ZERO))
-    deposit_left = _deposit_left(session, ticket)
-    deposit = deposit_left if final else min(deposit_left, total)
+    lines = _charge_lines(session, parts, labor)
+    if sale is not None:
+        work, deposit = pricing.sale_amounts(sale, lines,
+                                             prices_include_tax=_prices_include_tax(session))
+    else:
+        work = _work_amounts(session, lines)
+        deposit = _deposit_to_apply(session, ticket, final, work.total)
     now = utcnow()
     pickup = Pickup(ticket_id=ticket.id, at=now, actor_id=actor.id if actor else None,
-                    total=total, deposit_applied=deposit, amount_due=to_money(total - deposit),
+                    total=work.subtotal, tax=work.tax, deposit_applied=deposit,
+                    amount_due=work.total - deposit,
                     payment_method=method, payment_reference=reference or (sale.number if sale else ""),
                     sale_id=sale.id if sale else None, sale_number=sale.number if sale else "")
     session.add(pickup)
@@ -799,7 +809,9 @@ def _record_pickup(session: Session, actor: Any, ticket: Ticket, unit_ids: set[i
             parts_revenue=sum((p.amount for p in parts), ZERO))
     audit.record(session, "repairs.ticket.pickup", actor=actor, record_type="ticket",
                  record_id=ticket.id, after={"pickup_id": pickup.id, "units": sorted(unit_ids),
-                                             "total": str(total), "deposit_applied": str(deposit),
+                                             "total": str(pickup.total), "tax": str(pickup.tax),
+                                             "deposit_applied": str(deposit),
+                                             "amount_due": str(pickup.amount_due),
                                              "method": method, "reference": pickup.payment_reference,
                                              "sale_id": pickup.sale_id})
     if final:
@@ -1200,6 +1212,17 @@ def tickets_of_customer(session: Session, customer_id: int) -> list[Ticket]:
                                 .order_by(Ticket.id.desc()).limit(200)))
 
 
+# A ticket keeps its customer's name for the search index (the FTS5 triggers of rp0001
+# and the GIN index of rp0003 follow an UPDATE of the column): one statement each.
+
+def rename_customer(session: Session, customer_id: int, name: str) -> None:
+    """The customer's new name on their tickets (``customer_updated``)."""
+    session.execute(update(Ticket).where(Ticket.customer_id == customer_id,
+                                         Ticket.customer_name != name)
+                    .values(customer_name=name))
+
+
 def merge_customer(session: Session, into_id: int, merged_id: int, into_name: str) -> None:
+    """The merged customer's tickets move to ``into``, with its name (``customer_merged``)."""
     session.execute(update(Ticket).where(Ticket.customer_id == merged_id)
                     .values(customer_id=into_id, customer_name=into_name))

@@ -1,8 +1,9 @@
 """The ticket search box on SQLite and PostgreSQL: what the counter types finds the
 ticket — a phone in any layout or its first digits, a serial in another case, a
 prefix of any word of the customer's name, the unit or the problem (short, long,
-longer than the index's prefixes) — newest first across the whole history, and an
-existing ticket number alone, first."""
+longer than the index's prefixes) — newest first across the whole history, an
+existing ticket number alone, first, and a customer renamed or merged away by the
+name they have now, never the old one."""
 from __future__ import annotations
 
 import datetime as dt
@@ -130,3 +131,38 @@ def test_a_changed_problem_is_searched_by_its_new_words(desk: Any, hopper: dict,
     assert _ids(desk, "flick") == []
     with uow(write=False) as s:
         assert s.scalar(select(Ticket.problem).where(Ticket.id == hopper["id"])) == "Hinge creaks"
+
+
+def _listed(desk: Any, q: str) -> list[int]:
+    return [x["id"] for x in desk.ok(desk.api.get("repairs/tickets", query_string={"q": q}))["items"]]
+
+
+def test_a_renamed_customer_is_found_by_the_new_name_and_not_the_old(desk: Any,
+                                                                     hopper: dict) -> None:
+    turing = desk.intake(desk.customer("Alan Turing", "555 888 0202")["id"], problem="Battery swells")
+    second = desk.intake(hopper["customer_id"], problem="Dead pixel")
+    desk.ok(desk.api.patch(f"customers/{hopper['customer_id']}",
+                           json={"name": "Grace Murray", "phone": "555 444 0909"}))
+    mine = [second["id"], hopper["id"]]
+    assert _ids(desk, "murray") == mine and _ids(desk, "Grace Murr") == mine
+    assert _ids(desk, "grace murray flick") == [hopper["id"]]
+    assert _ids(desk, "hopper") == [] and _ids(desk, "grace hopper") == []
+    assert _listed(desk, "murray") == mine and _listed(desk, "hopper") == []
+    # the box shows the new name; the phone is searched where it lives, so it follows too
+    assert _box(desk, "murray")[0]["title"] == f"{second['number']} · Grace Murray"
+    assert _ids(desk, "555 444 0909") == mine and _ids(desk, "555 777 0101") == []
+    assert _ids(desk, "alan turing") == [turing["id"]]          # nobody else's ticket moved
+    assert desk.ticket(hopper["id"])["customer_name"] == "Grace Murray"
+
+
+def test_a_merged_customers_tickets_are_found_by_the_surviving_name(desk: Any,
+                                                                   hopper: dict) -> None:
+    dup = desk.customer("Amazing Grace", "555 600 1234")
+    theirs = desk.intake(dup["id"], problem="Cracked hinge")
+    desk.ok(desk.api.post(f"customers/{hopper['customer_id']}/merge", json={"from_id": dup["id"]}))
+    assert _ids(desk, "hopper") == [theirs["id"], hopper["id"]]
+    assert _ids(desk, "amazing") == [] and _listed(desk, "amazing") == []
+    assert desk.ticket(theirs["id"])["customer_id"] == hopper["customer_id"]
+    # and a rename afterwards reaches the merged tickets too
+    desk.ok(desk.api.patch(f"customers/{hopper['customer_id']}", json={"name": "Grace Murray"}))
+    assert _ids(desk, "murray") == [theirs["id"], hopper["id"]] and _ids(desk, "hopper") == []

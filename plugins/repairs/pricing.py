@@ -2,18 +2,24 @@
 a line (``core.line_amounts``: each amount rounded once on the line; prices with or
 without tax per the core setting ``prices_include_tax``) — the rule the till applies.
 
-A line a warranty covers costs nothing (the till prices it at zero). A pickup rung up
-on the till records what the sale charged for the ticket (:func:`sale_amounts`); a
-pickup recorded without a till (pos disabled, or paid elsewhere) computes the same
-figures (:func:`work_amounts`).
+A line a warranty covers costs nothing (the till prices it at zero). What checking
+out would charge (:class:`Quote`, shown on the ticket page and rung up at the till)
+prices the ticket's lines by the rule (:func:`charged`). A pickup rung up on the till
+records what the sale charged for the ticket (:func:`sale_line_amounts`,
+:func:`sale_deposit`); a pickup recorded without a till (pos disabled, or paid
+elsewhere) computes the same figures by the rule.
+
+Revenue (:func:`revenue`) is the work before tax: each line's ``net``, so covered
+work counts nothing, whatever the tax setting.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import Sequence
 
-from core import (ChargeLine, LineAmounts, SaleInfo, SaleLineInfo, Totals, line_amounts,
-                  sum_lines, to_money)
+from core import (ChargeLine, LineAmounts, SaleInfo, SaleLineInfo, TicketCharges, Totals,
+                  line_amounts, to_money)
 
 ZERO = Decimal("0.00")
 WORK_KINDS = ("part", "labor")
@@ -25,9 +31,27 @@ def charged(line: ChargeLine, *, prices_include_tax: bool) -> LineAmounts:
                         line.tax_rate, prices_include_tax=prices_include_tax)
 
 
-def work_amounts(lines: Iterable[ChargeLine], *, prices_include_tax: bool) -> Totals:
-    """The lines' amounts, each rounded on its own, summed."""
-    return sum_lines(charged(ln, prices_include_tax=prices_include_tax) for ln in lines)
+@dataclass(frozen=True)
+class Quote:
+    """What checking out charges: the ticket's lines (``charges``), each as the till
+    charges it (``amounts``, in the same order), their sums (``work``) and the
+    deposit applied (``charges.deposit``)."""
+    charges: TicketCharges
+    amounts: tuple[LineAmounts, ...]
+    work: Totals
+
+    @property
+    def deposit(self) -> Decimal:
+        return to_money(self.charges.deposit)
+
+    @property
+    def due(self) -> Decimal:
+        """What the customer pays; negative: the deposit is paid back."""
+        return self.work.total - self.deposit
+
+    @property
+    def lines(self) -> tuple[tuple[ChargeLine, LineAmounts], ...]:
+        return tuple(zip(self.charges.lines, self.amounts))
 
 
 def _same_line(sold: SaleLineInfo, line: ChargeLine) -> bool:
@@ -37,21 +61,32 @@ def _same_line(sold: SaleLineInfo, line: ChargeLine) -> bool:
             and line.description.startswith(sold.description))
 
 
-def sale_amounts(sale: SaleInfo, lines: Sequence[ChargeLine], *,
-                 prices_include_tax: bool) -> tuple[Totals, Decimal]:
-    """``(work, deposit applied)`` as till sale ``sale`` charged them for a ticket whose
-    open work is ``lines``: each line's amounts from the sale line that sold it (the
-    same kind, product, quantity and description, each sale line used once: the sale
-    may hold other goods too), the deposit from the sale's deposit lines. A line the
-    sale does not show as such is counted by the rule."""
+def sale_line_amounts(sale: SaleInfo, lines: Sequence[ChargeLine], *,
+                      prices_include_tax: bool) -> list[LineAmounts]:
+    """Each of ``lines`` (a ticket's open work) as till sale ``sale`` charged it, in
+    order: from the sale line that sold it (the same kind, product, quantity and
+    description, each sale line used once: the sale may hold other goods too). A line
+    the sale does not show as such is counted by the rule."""
     pool = [s for s in sale.lines if s.kind in WORK_KINDS]
-    work = []
+    out = []
     for line in lines:
         sold = next((s for s in pool if _same_line(s, line)), None)
         if sold is None:
-            work.append(charged(line, prices_include_tax=prices_include_tax))
+            out.append(charged(line, prices_include_tax=prices_include_tax))
             continue
         pool.remove(sold)
-        work.append(LineAmounts(net=sold.total - sold.tax, tax=sold.tax, total=sold.total))
-    deposit = -sum((s.total for s in sale.lines if s.kind == "deposit"), ZERO)
-    return sum_lines(work), to_money(deposit)
+        out.append(LineAmounts(net=sold.total - sold.tax, tax=sold.tax, total=sold.total))
+    return out
+
+
+def sale_deposit(sale: SaleInfo) -> Decimal:
+    """The deposit till sale ``sale`` applied: its deposit lines, as a positive amount."""
+    return to_money(-sum((s.total for s in sale.lines if s.kind == "deposit"), ZERO))
+
+
+def revenue(lines: Sequence[ChargeLine], amounts: Sequence[LineAmounts]) -> tuple[Decimal, Decimal]:
+    """``(labour, parts)`` revenue of ``lines`` charged ``amounts``: the work before
+    tax (each line's net; a covered line was charged nothing, so it adds nothing)."""
+    labor = sum((a.net for ln, a in zip(lines, amounts) if ln.kind == "labor"), ZERO)
+    parts = sum((a.net for ln, a in zip(lines, amounts) if ln.kind == "part"), ZERO)
+    return labor, parts

@@ -20,10 +20,10 @@ from sqlalchemy import (BigInteger, any_, bindparam, case, cast, column, func, o
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from core import (ChargeLine, Conflict, Coverage, DomainError, Invalid, NotFound,
-                  ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges, Totals,
+from core import (ChargeLine, Conflict, Coverage, DomainError, Invalid, LineAmounts, NotFound,
+                  ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges,
                   audit, consume_reservation, current_runtime, fts5_prefix_match, get_setting,
-                  release_reservation, reserve_stock, to_money, utcnow)
+                  release_reservation, reserve_stock, sum_lines, to_money, utcnow)
 from plugins.repairs import pricing, records
 from plugins.repairs.models import (HOLD_REASONS, OPEN_STATUSES, STATUSES, Estimate, Labor, Note,
                                     Part, Pickup, PublicAttempt, StatusChange, TechMonth, Ticket,
@@ -670,9 +670,10 @@ def _prices_include_tax(session: Session) -> bool:
     return bool(get_setting("core", "prices_include_tax", session))
 
 
-def _work_amounts(session: Session, lines: Sequence[ChargeLine]) -> Totals:
-    """What ``lines`` cost the customer by the till's rule and the shop's tax setting."""
-    return pricing.work_amounts(lines, prices_include_tax=_prices_include_tax(session))
+def _charged(session: Session, lines: Sequence[ChargeLine]) -> list[LineAmounts]:
+    """Each of ``lines`` as the till charges it, by the shop's tax setting."""
+    include = _prices_include_tax(session)
+    return [pricing.charged(ln, prices_include_tax=include) for ln in lines]
 
 
 def _charge_lines(session: Session, parts: Sequence[Part], labor: Sequence[Labor]) -> list[ChargeLine]:
@@ -692,16 +693,27 @@ def _charge_lines(session: Session, parts: Sequence[Part], labor: Sequence[Labor
     return lines
 
 
-def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> TicketCharges:
-    """What releasing ``unit_ids`` (None: every unit still here) charges, less what is
-    left of the deposit."""
+def pickup_quote(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> pricing.Quote:
+    """What checking out ``unit_ids`` (None: every unit still here) charges: the
+    work not yet charged, each line as the till charges it, and what is left of the
+    deposit — all of it with the last unit (more than the work: paid back), at most
+    the work (tax included) with an earlier one."""
     remaining = {u.id for u in ticket_units(session, ticket) if u.released_at is None}
     final = unit_ids is None or remaining <= unit_ids
     parts, labor = _open_work(session, ticket, unit_ids, final)
     lines = _charge_lines(session, parts, labor)
-    deposit = _deposit_to_apply(session, ticket, final, _work_amounts(session, lines).total)
-    return TicketCharges(ticket_id=ticket.id, number=ticket.number, customer_id=ticket.customer_id,
-                         lines=tuple(lines), deposit=deposit)
+    amounts = _charged(session, lines)
+    work = sum_lines(amounts)
+    deposit = _deposit_to_apply(session, ticket, final, work.total)
+    charges = TicketCharges(ticket_id=ticket.id, number=ticket.number,
+                            customer_id=ticket.customer_id, lines=tuple(lines), deposit=deposit)
+    return pricing.Quote(charges=charges, amounts=tuple(amounts), work=work)
+
+
+def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> TicketCharges:
+    """What releasing ``unit_ids`` (None: every unit still here) charges, less what is
+    left of the deposit (see :func:`pickup_quote`)."""
+    return pickup_quote(session, ticket, unit_ids).charges
 
 
 def resolve_charges(session: Session, ticket_id: int) -> TicketCharges | None:
@@ -731,13 +743,14 @@ def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any])
         or_(Part.unit_id.in_(wanted), Part.unit_id.is_(None))))
     if missing:
         raise Conflict("A part is still on order for this ticket.", code="parts_on_order")
-    charges = ticket_charges(session, ticket, wanted)
-    work = _work_amounts(session, charges.lines)
-    deposit = min(charges.deposit, work.total)
-    due = work.total - deposit
+    owed = pickup_quote(session, ticket, wanted)
+    deposit, due = owed.deposit, owed.due
     sale = None
     if data.get("pos_session_id") is not None:
-        lines = list(charges.lines)
+        # the deposit line as the pickup applies it: on the last unit all that is left,
+        # so a deposit larger than the work makes the sale's total negative and the
+        # till pays the difference back as change
+        lines = list(owed.charges.lines)
         if deposit > 0:
             lines.append(ChargeLine(description=f"Deposit paid ({ticket.number})",
                                     quantity=Decimal("1"), unit_price=-deposit, kind="deposit"))
@@ -776,10 +789,12 @@ def _record_pickup(session: Session, actor: Any, ticket: Ticket, unit_ids: set[i
     parts, labor = _open_work(session, ticket, unit_ids, final)
     lines = _charge_lines(session, parts, labor)
     if sale is not None:
-        work, deposit = pricing.sale_amounts(sale, lines,
-                                             prices_include_tax=_prices_include_tax(session))
+        amounts = pricing.sale_line_amounts(sale, lines,
+                                            prices_include_tax=_prices_include_tax(session))
+        work, deposit = sum_lines(amounts), pricing.sale_deposit(sale)
     else:
-        work = _work_amounts(session, lines)
+        amounts = _charged(session, lines)
+        work = sum_lines(amounts)
         deposit = _deposit_to_apply(session, ticket, final, work.total)
     now = utcnow()
     pickup = Pickup(ticket_id=ticket.id, at=now, actor_id=actor.id if actor else None,
@@ -803,10 +818,11 @@ def _record_pickup(session: Session, actor: Any, ticket: Ticket, unit_ids: set[i
     for u in units:
         if u.id in unit_ids:
             u.released_at, u.pickup_id = now, pickup.id
+    # revenue is the work before tax, as charged (covered work: nothing)
+    labor_revenue, parts_revenue = pricing.revenue(lines, amounts)
     month = ticket.completed_month or _month(now)
     _rollup(session, ticket.technician_id, month, ticket.product_kind,
-            labor_revenue=sum((lab.amount for lab in labor), ZERO),
-            parts_revenue=sum((p.amount for p in parts), ZERO))
+            labor_revenue=labor_revenue, parts_revenue=parts_revenue)
     audit.record(session, "repairs.ticket.pickup", actor=actor, record_type="ticket",
                  record_id=ticket.id, after={"pickup_id": pickup.id, "units": sorted(unit_ids),
                                              "total": str(pickup.total), "tax": str(pickup.tax),
@@ -834,13 +850,14 @@ def consume_after_sale(session: Session, actor: Any, pickup: Pickup) -> None:
 
 def sale_completed(session: Session, sale: SaleInfo, actor: Any) -> None:
     """The till sold a ticket's work (``sale.ticket_id``): record the pickup. A sale
-    of the deposit alone is noted on the ticket."""
+    taking the deposit alone is noted on the ticket. (A pickup with no work left to
+    charge sells only the deposit back, a negative line: that is a pickup.)"""
     if sale.ticket_id is None or sale.kind != "sale":
         return
     ticket = session.get(Ticket, sale.ticket_id)
     if ticket is None:
         return
-    if sale.lines and all(line.kind == "deposit" for line in sale.lines):
+    if sale.lines and all(line.kind == "deposit" and line.total > 0 for line in sale.lines):
         if ticket.deposit_sale_id is None:
             ticket.deposit_sale_id = sale.id
         return
@@ -1190,7 +1207,8 @@ def timeline(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
                        "detail": e.status + (f" via {e.decided_via}" if e.decided_via else ""),
                        "actor_id": e.requested_by_id})
     for pk in session.scalars(select(Pickup).where(Pickup.ticket_id == ticket.id)):
-        events.append({"at": pk.at, "kind": "pickup", "title": f"Picked up, {pk.amount_due} due",
+        owed = f"{pk.amount_due} due" if pk.amount_due >= 0 else f"{-pk.amount_due} paid back"
+        events.append({"at": pk.at, "kind": "pickup", "title": f"Picked up, {owed}",
                        "detail": pk.payment_reference, "actor_id": pk.actor_id})
     names = records.user_names(session, {e["actor_id"] for e in events if e["actor_id"]})
     for e in events:

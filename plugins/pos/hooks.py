@@ -4,7 +4,8 @@ Other plugins reach the till only through the kernel's hooks: ``ring_up`` (answe
 here: a repair's deposit or pickup as a till sale), and the hooks pos calls while
 ringing up — ``sale_line_offers``, ``sale_completed``, ``receipt_sections``,
 ``close_report_sections``, ``resolve_ticket_charges``, ``print_document``,
-``open_cash_drawer``.
+``open_cash_drawer``. A customer merge re-points the merged customer's sales
+(``customer_merged``).
 """
 from __future__ import annotations
 
@@ -91,6 +92,15 @@ def ring_up(session: Any, actor: Any, pos_session_id: int, customer_id: int | No
     return services.ring_up_charges(session, actor, shift_id=pos_session_id,
                                     customer_id=customer_id, lines=lines, payments=payments,
                                     ticket_id=ticket_id, note=note)
+
+
+# ------------------------------------------------------------- domain hooks
+
+@hookimpl
+def customer_merged(session: Any, into: Any, merged: Any) -> None:
+    """The merged customer's sales and returns move to the survivor, so its timeline,
+    the sale search by customer and reprinted receipts find them."""
+    services.move_customer_sales(session, into.id, merged.id)
 
 
 # ------------------------------------------------------- contribution hooks

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from decimal import Decimal
 from typing import Any, Iterable, NamedTuple, Sequence
 
-from sqlalchemy import Select, bindparam, func, insert, or_, select, text
+from sqlalchemy import Select, bindparam, func, insert, or_, select, text, update
 
 from core import (ChargeLine, Conflict, Customer, Forbidden, Invalid, Item, Location, NotFound,
                   Offer, Product, ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo,
@@ -148,6 +148,22 @@ def _recheck_shift_open(session: Any, shift_id: int) -> None:
     read takes the write lock if nothing has yet."""
     if session.execute(_SHIFT_STATUS_SHARED, {"id": shift_id}).scalar() != "open":
         raise _shift_closed(shift_id)
+
+
+_CUSTOMER_SHARED = (select(Customer.merged_into_id).where(Customer.id == bindparam("id"))
+                    .with_for_update(read=True))
+
+
+def _check_customer(session: Any, customer_id: int) -> None:
+    """The sale's customer exists and was not merged away, read under a lock that a
+    merge (which updates the row) waits for — else a sale could land on the merged
+    customer after the merge moved its sales (``customer_merged``)."""
+    row = session.execute(_CUSTOMER_SHARED, {"id": customer_id}).first()
+    if row is None:
+        raise Invalid(f"No customer {customer_id}.", fields={"customer_id": ["Unknown customer."]})
+    if row.merged_into_id is not None:
+        raise Invalid(f"Customer {customer_id} was merged into {row.merged_into_id}.",
+                      fields={"customer_id": [f"Merged into {row.merged_into_id}."]})
 
 
 def _shift_closed(shift_id: int) -> Conflict:
@@ -469,13 +485,6 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     """
     shift = _open_shift_for_sale(session, shift_id)
     location_id = shift.location_id
-    if customer_id is not None:
-        customer = session.get(Customer, customer_id)
-        if customer is None:
-            raise Invalid(f"No customer {customer_id}.", fields={"customer_id": ["Unknown customer."]})
-        if customer.merged_into_id is not None:
-            raise Invalid(f"Customer {customer_id} was merged into {customer.merged_into_id}.",
-                          fields={"customer_id": [f"Merged into {customer.merged_into_id}."]})
     limit = Decimal(str(get_setting(PLUGIN, "discount_limit_percent", session)))
     by_id = {ln["product_id"] for ln in lines if ln.get("product_id") is not None}
     products = ({p.id: p for p in session.scalars(_PRODUCTS_BY_IDS, {"ids": sorted(by_id)})}
@@ -501,6 +510,8 @@ def complete_sale(session: Any, actor: Any, *, shift_id: int, customer_id: int |
     # Everything above only read; the locks come now, the writes right after.
     _lock_units(session, units, location_id)
     _recheck_shift_open(session, shift.id)
+    if customer_id is not None:
+        _check_customer(session, customer_id)
 
     sale = _insert_sale(session, dict(
         kind="sale", status="completed", at=utcnow(), shift_id=shift.id,
@@ -771,6 +782,19 @@ def _put_back_in_stock(session: Any, actor: Any, ret: Sale, original: Sale) -> N
                 move_stock(session, actor, product_id=ln.product_id, from_location_id=None,
                            to_location_id=ret.location_id, quantity=int(-ln.quantity),
                            reason=why, reference=f"pos.sale:{ret.id}")
+
+
+# ------------------------------------------------------------------- customers
+
+def move_customer_sales(session: Any, into_id: int, merged_id: int) -> int:
+    """Customer ``merged_id`` was folded into ``into_id`` (``customer_merged``): its
+    sales and returns become ``into_id``'s, in one UPDATE like the kernel's move of
+    the units they own (the sales already loaded follow). The receipts then name the
+    surviving customer. Returns how many rows moved; the kernel's merge entry is the
+    audit record."""
+    return session.execute(
+        update(Sale).where(Sale.customer_id == merged_id).values(customer_id=into_id)
+        .execution_options(synchronize_session="fetch")).rowcount
 
 
 # ------------------------------------------------------------------- reading

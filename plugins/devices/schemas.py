@@ -17,7 +17,8 @@ _ID = validate.Range(min=1, max=2**62)
 class PrinterCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=80))
     uri = fields.String(required=True, validate=validate.Length(min=1, max=300),
-                        metadata={"description": "dummy: · file:/path · file:dir/ · "
+                        metadata={"description": "dummy: · file:path · file:dir/ (inside the "
+                                  "instance folder; a relative path is resolved under it) · "
                                   "tcp://host:9100 · usb://vendor:product · serial:/dev/ttyS0?baudrate=9600"})
     profile = fields.String(load_default="default", validate=validate.Length(min=1, max=60),
                             metadata={"description": "a python-escpos capability profile (GET /devices/profiles)"})

@@ -17,7 +17,7 @@ from core import (Conflict, Invalid, Model, NotFound, ReceiptDocument, ReceiptLi
                   enqueue, get_setting, utcnow)
 
 from plugins.devices.models import PrintJob, Printer
-from plugins.devices.transports import InvalidUri, parse_uri
+from plugins.devices.transports import InvalidUri, file_location, parse_uri
 
 log = logging.getLogger("counterdesk.devices")
 
@@ -46,11 +46,14 @@ def list_printers(session: Any, *, active: bool | None = None) -> list[Printer]:
 
 def _check_setup(values: dict[str, Any]) -> dict[str, Any]:
     """Validate a printer's URI, profile, code page and width together; fills in the
-    profile's column count when none is given. Raises ``Invalid`` naming the fields."""
+    profile's column count when none is given. Raises ``Invalid`` naming the fields.
+    A ``file:`` URI must name a path inside the instance folder (``transports``)."""
     from plugins.devices import render
     errors: dict[str, list[str]] = {}
     try:
-        parse_uri(values["uri"])
+        target = parse_uri(values["uri"])
+        if target.scheme == "file":
+            file_location(target, current_runtime().config.instance_path)
     except InvalidUri as exc:
         errors["uri"] = [str(exc)]
     try:

@@ -2,13 +2,23 @@
 that sends a rendered receipt there.
 
 ``dummy:``                      keeps the bytes on the print job (tests, demos)
-``file:/path/receipts.bin``     appends to a file; ``file:dir/`` writes one file per
-                                job into a folder; relative paths are inside the
-                                instance folder (the embedded default is
-                                ``file:receipts/``)
+``file:receipts/till1.bin``     appends to a file; ``file:dir/`` writes one file per
+                                job into a folder (the embedded default is
+                                ``file:receipts/``). Only inside the instance folder:
+                                a relative path is resolved under it, an absolute one
+                                (``file:/srv/counterdesk/instance/receipts/``) must lie
+                                in it
 ``tcp://host[:9100]``           a network printer (raw port 9100)
 ``usb://04b8:0202[?in_ep=0x82&out_ep=0x01]``   vendor:product in hex
 ``serial:/dev/ttyS0[?baudrate=19200]``
+
+A ``file:`` printer never writes outside the instance folder, so neither a mistyped
+URI nor a stolen admin account turns printing into writing any file the server may
+(``file:/etc/cron.d/x``): ``parse_uri`` refuses ``..``, and :func:`file_location`
+refuses a path that lies outside the folder or leads out of it through a symbolic
+link — when the printer is saved and again before every write (a row saved before
+the rule, or a link made since). The write itself opens the resolved path without
+following a link.
 """
 from __future__ import annotations
 
@@ -68,6 +78,10 @@ def parse_uri(uri: str) -> Target:
     uri = uri.strip()
     if any(ord(c) < 32 for c in uri):
         raise InvalidUri("the URI contains control characters")
+    try:
+        uri.encode("utf-8")   # a lone surrogate names no path or host
+    except UnicodeEncodeError:
+        raise InvalidUri("the URI contains characters that are not valid Unicode") from None
     scheme, sep, rest = uri.partition(":")
     scheme = scheme.lower()
     if not sep or scheme not in SCHEMES:
@@ -82,7 +96,8 @@ def parse_uri(uri: str) -> Target:
         if rest.startswith("//") and not rest.startswith("///"):
             raise InvalidUri("file URIs name a local path: file:/path or file:///path")
         if not path or path in ("/", "."):
-            raise InvalidUri("a file printer needs a path, e.g. file:receipts/ or file:/var/spool/receipts.bin")
+            raise InvalidUri("a file printer needs a path inside the instance folder, "
+                             "e.g. file:receipts/ or file:receipts/till1.bin")
         if "\x00" in path or ".." in Path(path).parts:
             raise InvalidUri("the file path may not contain '..'")
         return Target("file", path=path)
@@ -124,19 +139,50 @@ def parse_uri(uri: str) -> Target:
     return Target("serial", path=path, baudrate=baudrate)
 
 
-def file_path(target: Target, base_dir: str, job_id: int) -> Path:
-    """Where a ``file:`` target writes job ``job_id``."""
+def file_location(target: Target, base_dir: str) -> Path:
+    """The real path of a ``file:`` target (its folder when it writes one file per
+    job): a relative path resolved under ``base_dir`` (the instance folder), symbolic
+    links followed. Raises :class:`InvalidUri` unless it lies inside ``base_dir`` (a
+    folder target may be ``base_dir`` itself)."""
+    base = Path(os.path.realpath(base_dir))
     path = Path(target.path)
-    if not path.is_absolute():
-        path = Path(base_dir) / path
-    return path / f"job-{job_id:06d}.bin" if target.folder else path
+    return _inside(path if path.is_absolute() else base / path, base, target.path,
+                   may_be_base=target.folder)
+
+
+def file_path(target: Target, base_dir: str, job_id: int) -> Path:
+    """The real path a ``file:`` target writes job ``job_id`` to, checked like
+    :func:`file_location` (in a folder target, a job file that is a link out of the
+    instance folder is refused too)."""
+    location = file_location(target, base_dir)
+    if not target.folder:
+        return location
+    return _inside(location / f"job-{job_id:06d}.bin", Path(os.path.realpath(base_dir)),
+                   target.path, may_be_base=False)
+
+
+def _inside(path: Path, base: Path, shown: str, *, may_be_base: bool) -> Path:
+    """``path`` with its links resolved, if that lies in the real folder ``base``;
+    else :class:`InvalidUri` naming ``shown`` (the path as the URI gave it)."""
+    real = Path(os.path.realpath(path))
+    if real.is_relative_to(base) and (may_be_base or real != base):
+        return real
+    if real == base:
+        raise InvalidUri(f"{shown!r} is the instance folder itself: name a file inside it, or "
+                         "end the path with / for one file per job")
+    if Path(os.path.abspath(path)).is_relative_to(base):
+        raise InvalidUri(f"{shown!r} leads outside the instance folder ({base}) through a "
+                         "symbolic link; file printers write only inside it")
+    raise InvalidUri(f"{shown!r} is outside the instance folder ({base}); file printers write "
+                     "only inside it: give a path relative to it, e.g. file:receipts/")
 
 
 def send(target: Target, data: bytes, *, job_id: int, base_dir: str,
          timeout: float = CONNECT_TIMEOUT) -> None:
     """Deliver ``data`` to the printer in one go. Raises on any failure (the print
-    job records it and is retried). A ``dummy:`` printer takes the bytes and does
-    nothing with them."""
+    job records it and is retried), :class:`InvalidUri` for a ``file:`` target
+    outside ``base_dir`` (nothing is written). A ``dummy:`` printer takes the bytes
+    and does nothing with them."""
     if target.scheme == "dummy":
         return
     if target.scheme == "file":
@@ -161,7 +207,9 @@ def send(target: Target, data: bytes, *, job_id: int, base_dir: str,
 
 def _write_file(path: Path, data: bytes, *, replace: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_APPEND)
+    # ``path`` is resolved and checked: a link put in its place since is not followed.
+    flags = (os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+             | (os.O_TRUNC if replace else os.O_APPEND))
     fd = os.open(path, flags, 0o644)
     try:
         view = memoryview(data)

@@ -1,6 +1,7 @@
 """The printers API: validation, permissions, settings changes."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -125,3 +126,62 @@ def test_openapi_describes_the_devices_api(api: Any) -> None:
     for path in ("/api/v1/devices/printers", "/api/v1/devices/printers/{printer_id}/test",
                  "/api/v1/devices/printers/{printer_id}/drawer", "/api/v1/devices/jobs"):
         assert path in doc["paths"], sorted(doc["paths"])
+
+
+# ---------------------------------------------- file printers write only in the instance
+
+@pytest.fixture
+def instance(runtime: Any, tmp_path: Path) -> Path:
+    """The app's instance folder, with ``out`` a link to a folder outside it."""
+    inside = Path(runtime.config.instance_path)
+    inside.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "outside").mkdir()
+    (inside / "out").symlink_to(tmp_path / "outside", target_is_directory=True)
+    return inside
+
+
+REFUSED_FILE_URIS = [
+    "file:/etc/cron.d/counterdesk",
+    "file:///etc/cron.d/counterdesk",
+    "file:{outside}/till1.bin",
+    "file:{outside}/",
+    "file:receipts/../../x.bin",
+    "file:out/till1.bin",                # a link inside that leads out
+    "file:out/",
+    "file:{instance}/out/till1.bin",
+]
+
+
+@pytest.mark.parametrize("uri", REFUSED_FILE_URIS)
+def test_a_file_printer_outside_the_instance_folder_is_422(api: Any, instance: Path,
+                                                           uri: str) -> None:
+    uri = uri.format(instance=instance, outside=instance.parent / "outside")
+    resp = api.post("devices/printers", json={"name": "Sneaky", "uri": uri})
+    assert resp.status_code == 422, resp.get_json()
+    error = resp.get_json()["error"]
+    assert error["code"] == "invalid" and error["message"]
+    assert list(error["fields"]) == ["uri"] and error["fields"]["uri"][0]
+    assert api.get("devices/printers").get_json() == []
+
+
+@pytest.mark.parametrize("uri", REFUSED_FILE_URIS)
+def test_changing_a_printer_to_a_file_outside_is_422(api: Any, make_printer: Callable,
+                                                     instance: Path, uri: str) -> None:
+    printer = make_printer("file:receipts/")
+    uri = uri.format(instance=instance, outside=instance.parent / "outside")
+    resp = api.patch(f"devices/printers/{printer['id']}", json={"uri": uri})
+    assert resp.status_code == 422, resp.get_json()
+    assert list(resp.get_json()["error"]["fields"]) == ["uri"]
+    assert api.get(f"devices/printers/{printer['id']}").get_json()["uri"] == "file:receipts/"
+
+
+@pytest.mark.parametrize("uri", [
+    "file:receipts/", "file:receipts/till1.bin", "file:{instance}/receipts/till1.bin",
+    "file://{instance}/receipts/", "file:{instance}/",
+])
+def test_a_file_printer_inside_the_instance_folder_is_accepted(api: Any, instance: Path,
+                                                               uri: str) -> None:
+    uri = uri.format(instance=instance)
+    resp = api.post("devices/printers", json={"name": "Counter", "uri": uri})
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["uri"] == uri

@@ -96,9 +96,11 @@ def test_a_print_job_takes_two_write_transactions_and_is_never_printed_twice(
 
 
 def test_printing_is_visible_and_holds_no_transaction_while_the_printer_is_slow(
-        runtime: Any, make_printer: Callable, wait_jobs: Callable, tmp_path: Path) -> None:
+        runtime: Any, make_printer: Callable, wait_jobs: Callable) -> None:
     # A FIFO as the printer: writing blocks until someone reads, like a slow printer.
-    fifo = tmp_path / "slow-printer"
+    # (A file printer writes only inside the instance folder.)
+    fifo = Path(runtime.config.instance_path) / "slow-printer"
+    fifo.parent.mkdir(parents=True, exist_ok=True)
     os.mkfifo(fifo)
     printer = make_printer(f"file:{fifo}", profile="TM-T88V")
     job_id = _print(runtime, printer["id"], open_drawer=True)
@@ -187,3 +189,41 @@ def test_the_dummy_printer_keeps_exactly_the_rendered_bytes(runtime: Any, make_p
     assert (job.status, job.output) == ("done", expected)
     assert document_from_dict(job.document) == sale_document(open_drawer=True)
     assert "EUR1,024.90" in decode(job.output).text      # € is not in CP437
+
+
+def _point_printer_at(runtime: Any, printer_id: int, uri: str) -> None:
+    """Write a printer's URI straight to its row, past the API's checks (a row saved
+    before file printers were kept inside the instance folder)."""
+    from plugins.devices.models import Printer
+    with runtime.unit_of_work() as s:
+        s.execute(update(Printer).where(Printer.id == printer_id).values(uri=uri))
+
+
+@pytest.mark.parametrize("how", ["absolute", "link"])
+def test_a_file_printer_row_outside_the_instance_fails_and_writes_nothing(
+        runtime: Any, make_printer: Callable, wait_jobs: Callable, tmp_path: Path,
+        how: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    instance = Path(runtime.config.instance_path)
+    printer = make_printer("file:spool/till1.bin")
+    if how == "absolute":
+        _point_printer_at(runtime, printer["id"], f"file:{outside}/till1.bin")
+    else:   # the folder was swapped for a link out after the printer was saved
+        (instance / "spool").symlink_to(outside, target_is_directory=True)
+    job_id = _print(runtime, printer["id"])
+    wait_jobs()
+    job = _job(runtime, job_id)
+    assert (job.status, job.attempts, job.printed_at) == ("queued", 1, None)
+    assert job.last_error.startswith("InvalidUri: ") and "outside the instance folder" in job.last_error
+    outbox = _outbox(runtime)
+    assert outbox.status == "pending" and "outside the instance folder" in outbox.last_error
+    assert list(outside.iterdir()) == []
+
+    # Retried to the end, it stays failed, and still writes nothing.
+    for _ in range(3):
+        _hand_over_again(runtime, outbox.id)
+        run_job(runtime, outbox.id)
+    job = _job(runtime, job_id)
+    assert (job.status, job.attempts) == ("failed", 4) and "InvalidUri" in job.last_error
+    assert list(outside.iterdir()) == []

@@ -129,9 +129,9 @@ def test_dummy_printer_keeps_the_bytes(runtime: Any, api: Any, make_printer: Cal
     assert out.rasters() and not out.barcodes()                                  # image barcode
 
 
-def test_file_printers(runtime: Any, make_printer: Callable, wait_jobs: Callable, tmp_path: Path) -> None:
+def test_file_printers(runtime: Any, make_printer: Callable, wait_jobs: Callable) -> None:
     folder = make_printer("file:receipts/")
-    spool = tmp_path / "spool" / "receipts.bin"
+    spool = Path(runtime.config.instance_path) / "spool" / "receipts.bin"   # absolute, inside
     appender = make_printer(f"file:{spool}")
     first = _print_via_hook(runtime, sale_document(), folder["id"])
     _print_via_hook(runtime, sale_document(), appender["id"])

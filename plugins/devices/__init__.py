@@ -1,8 +1,8 @@
 """Devices: Receipt printers (ESC/POS), the cash drawer and printer profiles.
 
-Only the manifest lives here; importing this package does nothing else. The
-business features arrive with their own issue; until then the plugin registers no
-hooks, routes or tables.
+Only the manifest lives here, so a shop can list plugins without importing their
+code. When the plugin is enabled the kernel imports ``plugins.devices.hooks``, which registers
+its models, migrations, API and screens and implements the hooks it answers.
 """
 from core.types import Manifest
 

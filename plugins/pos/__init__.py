@@ -1,8 +1,8 @@
 """Point of sale: Counter sales: registers, shifts, sales, tenders, returns and the close (Z) report.
 
-Only the manifest lives here; importing this package does nothing else. The
-business features arrive with their own issue; until then the plugin registers no
-hooks, routes or tables.
+Only the manifest lives here, so a shop can list plugins without importing their
+code. When the plugin is enabled the kernel imports ``plugins.pos.hooks``, which registers
+its models, migrations, API and screens and implements the hooks it answers.
 """
 from core.types import Manifest
 

@@ -1,8 +1,8 @@
 """Repairs: The service desk: tickets from intake to pickup, technician work, parts and labour.
 
-Only the manifest lives here; importing this package does nothing else. The
-business features arrive with their own issue; until then the plugin registers no
-hooks, routes or tables.
+Only the manifest lives here, so a shop can list plugins without importing their
+code. When the plugin is enabled the kernel imports ``plugins.repairs.hooks``, which registers
+its models, migrations, API and screens and implements the hooks it answers.
 """
 from core.types import Manifest
 

@@ -336,7 +336,8 @@ def ticket_status_changed(session: "Session", ticket: Any, old: str, new: str,
 
 @hookspec
 def estimate_requested(session: "Session", ticket: Any, amount: Decimal, actor: "User") -> None:
-    """The customer was asked to approve an estimate of ``amount`` for ``ticket``."""
+    """The customer was asked to approve an estimate for ``ticket``: ``amount`` is what
+    they would pay, tax included (the estimate row also has it before tax and the tax)."""
 
 
 @hookspec

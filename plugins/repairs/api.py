@@ -33,7 +33,7 @@ def ticket_detail(session: Any, ticket: Any) -> dict[str, Any]:
     out["parts"] = PartOut(many=True).dump(rows(Part, Part.id))
     out["estimates"] = EstimateOut(many=True).dump(rows(Estimate, Estimate.id))
     out["pickups"] = PickupOut(many=True).dump(rows(Pickup, Pickup.id))
-    out["charges"] = ChargesOut().dump(services.ticket_charges(session, ticket))
+    out["charges"] = ChargesOut().dump(services.pickup_quote(session, ticket))
     return out
 
 
@@ -145,10 +145,10 @@ def remove_part(ticket_id: int, part_id: int) -> Any:
 @endpoint(permission="repairs.estimate.manage", body=EstimateIn, response=EstimateOut,
           status=201, tags=TAGS, errors=(404, 409, 422))
 def request_estimate(ticket_id: int, data: dict[str, Any]) -> Any:
-    """Quote the customer (parts and labour recorded, or an amount); ticket → awaiting_approval."""
+    """Quote the customer, tax stated (the work recorded, or an amount); → awaiting_approval."""
     ticket = services.get_ticket(g.session, ticket_id, lock=True)
     return services.request_estimate(g.session, g.actor, ticket, amount=data.get("amount"),
-                                     note=data["note"])
+                                     tax_rate=data.get("tax_rate"), note=data["note"])
 
 
 @api.post("/tickets/<int:ticket_id>/approval")
@@ -185,8 +185,12 @@ def print_receipt(ticket_id: int, data: dict[str, Any]) -> Any:
 @api.get("/tickets/<int:ticket_id>/charges")
 @endpoint(permission="repairs.ticket.view", response=ChargesOut, tags=TAGS, errors=(404,))
 def charges(ticket_id: int) -> Any:
-    """What pickup would charge now (parts and labour not yet charged, deposit left)."""
-    return services.ticket_charges(g.session, services.get_ticket(g.session, ticket_id))
+    """What checking out every unit still here charges now, tax and deposit included.
+
+    The parts and labour not yet charged, each line before tax, its tax and total as
+    checkout charges it, their sums, the deposit applied and the amount due
+    (negative: paid back)."""
+    return services.pickup_quote(g.session, services.get_ticket(g.session, ticket_id))
 
 
 @api.post("/tickets/<int:ticket_id>/checkout")

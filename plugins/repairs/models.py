@@ -185,6 +185,19 @@ class Estimate(IdMixin, Model):
     decided_via: Mapped[str] = mapped_column(String(20), default="")
     decided_by_id: Mapped[Optional[int]] = mapped_column(BigId, ForeignKey("users.id"))
     decision_note: Mapped[str] = mapped_column(Text, default="")
+    # ``amount`` is in the shop's prices (before tax, or with the tax inside, per
+    # ``prices_include_tax`` when it was made); ``tax`` and ``total`` (what the customer
+    # pays, tax included) by the till's rule (pricing.estimate_amounts). NULL: made
+    # before estimates stated their tax (rp0005): not known.
+    tax: Mapped[Optional[Decimal]] = mapped_column(Money)
+    total: Mapped[Optional[Decimal]] = mapped_column(Money)
+    prices_include_tax: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+    @property
+    def summary(self) -> str:
+        """``80.00 + 16.00 tax = 96.00`` or ``96.00 (incl. 16.00 tax)``."""
+        from plugins.repairs.pricing import estimate_words
+        return estimate_words(self.amount, self.tax, self.total, self.prices_include_tax)
 
 
 class Pickup(IdMixin, Model):

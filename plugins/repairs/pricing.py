@@ -11,6 +11,10 @@ elsewhere) computes the same figures by the rule.
 
 Revenue (:func:`revenue`) is the work before tax: each line's ``net``, so covered
 work counts nothing, whatever the tax setting.
+
+An estimate states its tax by the same rule (:func:`estimate_amounts`), so what the
+customer approves is what checkout charges for the same work; :func:`estimate_words`
+says it as the ticket page and the status page show it.
 """
 from __future__ import annotations
 
@@ -35,10 +39,12 @@ def charged(line: ChargeLine, *, prices_include_tax: bool) -> LineAmounts:
 class Quote:
     """What checking out charges: the ticket's lines (``charges``), each as the till
     charges it (``amounts``, in the same order), their sums (``work``) and the
-    deposit applied (``charges.deposit``)."""
+    deposit applied (``charges.deposit``), by the shop's tax setting of the moment
+    (``prices_include_tax``)."""
     charges: TicketCharges
     amounts: tuple[LineAmounts, ...]
     work: Totals
+    prices_include_tax: bool
 
     @property
     def deposit(self) -> Decimal:
@@ -52,6 +58,11 @@ class Quote:
     @property
     def lines(self) -> tuple[tuple[ChargeLine, LineAmounts], ...]:
         return tuple(zip(self.charges.lines, self.amounts))
+
+    @property
+    def nothing_to_charge(self) -> bool:
+        """No line and no deposit: no money and no goods change hands."""
+        return not self.charges.lines and self.deposit == 0
 
 
 def _same_line(sold: SaleLineInfo, line: ChargeLine) -> bool:
@@ -90,3 +101,43 @@ def revenue(lines: Sequence[ChargeLine], amounts: Sequence[LineAmounts]) -> tupl
     labor = sum((a.net for ln, a in zip(lines, amounts) if ln.kind == "labor"), ZERO)
     parts = sum((a.net for ln, a in zip(lines, amounts) if ln.kind == "part"), ZERO)
     return labor, parts
+
+
+def priced(work: Totals, *, prices_include_tax: bool) -> Decimal:
+    """``work`` as its prices add up: before tax, or with the tax inside them."""
+    return work.total if prices_include_tax else work.subtotal
+
+
+def estimate_amounts(amount: Decimal | None, work: Totals, *, prices_include_tax: bool,
+                     tax_rate: Decimal | None, default_rate: Decimal) -> LineAmounts:
+    """An estimate as the customer would pay it: before tax, the tax, and the total.
+
+    Without ``amount`` it is the work recorded (``work``: its lines as the till
+    charges them). An ``amount`` the shop quotes is a price like its others (the tax
+    added to it, or inside it), one line by the rule at ``tax_rate``; without a rate,
+    at the rate the work recorded so far comes to (its tax over its prices: quoting
+    exactly the work states exactly its tax), or with no work priced yet at
+    ``default_rate``."""
+    if amount is None:
+        return LineAmounts(net=work.subtotal, tax=work.tax, total=work.total)
+    amount = to_money(amount)
+    so_far = priced(work, prices_include_tax=prices_include_tax)
+    if tax_rate is None and so_far > 0:
+        tax = to_money(amount * work.tax / so_far)
+        if prices_include_tax:
+            return LineAmounts(net=amount - tax, tax=tax, total=amount)
+        return LineAmounts(net=amount, tax=tax, total=amount + tax)
+    return line_amounts(Decimal(1), amount, ZERO, default_rate if tax_rate is None else tax_rate,
+                        prices_include_tax=prices_include_tax)
+
+
+def estimate_words(amount: Decimal, tax: Decimal | None, total: Decimal | None,
+                   prices_include_tax: bool | None) -> str:
+    """An estimate as the customer reads it: ``80.00 + 16.00 tax = 96.00`` (prices
+    exclude tax), ``96.00 (incl. 16.00 tax)`` (prices include it); an estimate made
+    before estimates stated their tax says so."""
+    if tax is None or total is None:
+        return f"{amount:.2f} (tax not stated)"
+    if prices_include_tax:
+        return f"{total:.2f} (incl. {tax:.2f} tax)"
+    return f"{amount:.2f} + {tax:.2f} tax = {total:.2f}"

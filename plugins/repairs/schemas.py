@@ -6,10 +6,12 @@ characters (PostgreSQL refuses NUL); tabs and newlines are fine.
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import (EXCLUDE, Schema, ValidationError, fields, validate, validates_schema)
+from marshmallow import (EXCLUDE, Schema, ValidationError, fields, pre_dump, validate,
+                         validates_schema)
 from sqlalchemy.orm import object_session
 
 from core import MoneyField
@@ -129,8 +131,19 @@ class PartIn(Schema):
 
 
 class EstimateIn(Schema):
-    amount = MoneyField(allow_none=True, metadata={"description": "Default: parts and labour recorded."})
+    amount = MoneyField(allow_none=True, metadata={
+        "description": "Default: parts and labour recorded. In the shop's prices: before tax, "
+                       "or with the tax inside when the core setting prices_include_tax is on."})
+    tax_rate = MoneyField(places=3, maximum=Decimal("100"), allow_none=True, metadata={
+        "description": "The tax on a quoted amount, a percentage (8.25 means 8.25 %). Default: "
+                       "the rate the work recorded so far comes to, or with none the labour "
+                       "tax rate. Only with amount (the work recorded is taxed line by line)."})
     note = Text(2000, load_default="")
+
+    @validates_schema
+    def _rate_with_amount(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("tax_rate") is not None and data.get("amount") is None:
+            raise ValidationError("Only with an amount.", field_name="tax_rate")
 
 
 class ApprovalIn(Schema):
@@ -255,9 +268,30 @@ class PartOut(Schema):
     reservation_id = fields.Integer(allow_none=True, required=True)
 
 
-class EstimateOut(Schema):
+_ESTIMATE_AMOUNT = ("In the shop's prices: before tax, or with the tax inside when "
+                    "prices_include_tax is true.")
+_ESTIMATE_TAX = ("The tax on the estimate, by the rule checkout charges by; null: made before "
+                 "estimates stated their tax.")
+_ESTIMATE_TOTAL = ("What the customer pays for it, tax included — what they approve, and what "
+                   "the work is compared with (beyond it asks again); null: made before "
+                   "estimates stated their tax.")
+_ESTIMATE_INCLUDE = "Whether amount has the tax inside (the shop's setting then); null: not known."
+_ESTIMATE_SUMMARY = ('How to say it: "80.00 + 16.00 tax = 96.00" (prices exclude tax), '
+                     '"96.00 (incl. 16.00 tax)" (prices include it), "80.00 (tax not stated)".')
+
+
+class EstimateFiguresOut(Schema):
+    """An estimate's figures, as the staff and the customer see them alike."""
     id = fields.Integer(required=True)
-    amount = MoneyField(required=True)
+    amount = MoneyField(required=True, metadata={"description": _ESTIMATE_AMOUNT})
+    tax = MoneyField(allow_none=True, required=True, metadata={"description": _ESTIMATE_TAX})
+    total = MoneyField(allow_none=True, required=True, metadata={"description": _ESTIMATE_TOTAL})
+    prices_include_tax = fields.Boolean(allow_none=True, required=True,
+                                        metadata={"description": _ESTIMATE_INCLUDE})
+    summary = fields.String(required=True, metadata={"description": _ESTIMATE_SUMMARY})
+
+
+class EstimateOut(EstimateFiguresOut):
     parts_amount = MoneyField(required=True)
     labor_amount = MoneyField(required=True)
     labor_minutes = fields.Integer(required=True)
@@ -299,11 +333,41 @@ class ChargeLineOut(Schema):
     tax_rate = fields.Decimal(as_string=True, required=True)
     kind = fields.String(required=True)
     covered = fields.Boolean(required=True, metadata={"description": "Paid by a warranty."})
+    net = MoneyField(minimum=None, required=True, metadata={
+        "description": "The line as checkout charges it, before tax (each amount rounded "
+                       "once on the line, per prices_include_tax; 0 when covered)."})
+    tax = MoneyField(minimum=None, required=True, metadata={"description": "The line's tax."})
+    total = MoneyField(minimum=None, required=True, metadata={
+        "description": "What the customer pays for the line: net + tax."})
 
 
 class ChargesOut(Schema):
+    """What checking out every unit still here charges now — the figures checkout
+    records and the till rings up."""
     lines = fields.List(fields.Nested(ChargeLineOut), required=True)
-    deposit = MoneyField(required=True)
+    deposit = MoneyField(required=True, metadata={
+        "description": "The deposit checkout applies: all that is left of it (with the "
+                       "last unit)."})
+    subtotal = MoneyField(required=True, metadata={
+        "description": "The lines' net summed: the work before tax."})
+    tax = MoneyField(required=True, metadata={"description": "The lines' tax summed."})
+    total = MoneyField(required=True, metadata={
+        "description": "The lines' totals summed: the work, tax included (subtotal + tax)."})
+    amount_due = MoneyField(minimum=None, required=True, metadata={
+        "description": "total - deposit: what the customer pays at checkout (negative: the "
+                       "deposit is paid back)."})
+    prices_include_tax = fields.Boolean(required=True, metadata={
+        "description": "The shop's setting the lines were priced by: unit prices with the "
+                       "tax inside (true) or before tax."})
+
+    @pre_dump
+    def _from_quote(self, quote: Any, **_: Any) -> dict[str, Any]:
+        """A ``pricing.Quote`` (services.pickup_quote) as the API shows it."""
+        return {"lines": [{**asdict(line), "net": a.net, "tax": a.tax, "total": a.total}
+                          for line, a in quote.lines],
+                "deposit": quote.deposit, "subtotal": quote.work.subtotal, "tax": quote.work.tax,
+                "total": quote.work.total, "amount_due": quote.due,
+                "prices_include_tax": quote.prices_include_tax}
 
 
 class TicketDetailOut(TicketOut):
@@ -320,9 +384,7 @@ class PrintOut(Schema):
     printed = fields.Boolean(required=True)
 
 
-class PublicEstimateOut(Schema):
-    id = fields.Integer(required=True)
-    amount = MoneyField(required=True)
+class PublicEstimateOut(EstimateFiguresOut):
     parts = MoneyField(required=True)
     labor = MoneyField(required=True)
     note = fields.String(required=True)

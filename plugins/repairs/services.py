@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core import (ChargeLine, Conflict, Coverage, DomainError, Invalid, LineAmounts, NotFound,
-                  ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges,
+                  ReceiptDocument, ReceiptLine, ReceiptSection, SaleInfo, TicketCharges, Totals,
                   audit, consume_reservation, current_runtime, fts5_prefix_match, get_setting,
                   release_reservation, reserve_stock, sum_lines, to_money, utcnow)
 from plugins.repairs import pricing, records
@@ -267,8 +267,9 @@ def create_ticket(session: Session, actor: Any, data: dict[str, Any]) -> Ticket:
             _rollup(session, earlier.technician_id, earlier.completed_month,
                     earlier.product_kind, comebacks=1)
     if data.get("estimate") is not None:
-        amount = to_money(data["estimate"])
-        session.add(Estimate(ticket_id=ticket.id, amount=amount, status="approved",
+        # no work recorded yet: its tax at the labour tax rate (see estimate_figures)
+        figures = estimate_figures(session, ticket, to_money(data["estimate"]), None)
+        session.add(Estimate(ticket_id=ticket.id, **figures, status="approved",
                              note="agreed at drop-off", requested_by_id=actor.id if actor else None,
                              requested_at=now, decided_at=now, decided_via="drop_off",
                              decided_by_id=actor.id if actor else None))
@@ -354,10 +355,10 @@ def pending_estimate(session: Session, ticket: Ticket) -> Estimate | None:
                           .order_by(Estimate.id.desc()).limit(1))
 
 
-def approved_limit(session: Session, ticket: Ticket) -> Decimal | None:
+def approved_estimate(session: Session, ticket: Ticket) -> Estimate | None:
     """What the customer last agreed to pay (None: nothing approved yet)."""
-    return session.scalar(select(Estimate.amount).where(Estimate.ticket_id == ticket.id,
-                                                        Estimate.status == "approved")
+    return session.scalar(select(Estimate).where(Estimate.ticket_id == ticket.id,
+                                                 Estimate.status == "approved")
                           .order_by(Estimate.id.desc()).limit(1))
 
 
@@ -452,23 +453,33 @@ def _covers(unit: TicketUnit, what: str) -> bool:
     return unit.coverage in (what, "parts_and_labor")
 
 
-def work_total(session: Session, ticket: Ticket) -> Decimal:
-    """What the work recorded so far charges (parts not released, labour)."""
-    parts = session.scalar(select(func.coalesce(func.sum(Part.amount), 0)).where(
-        Part.ticket_id == ticket.id, Part.status != "released")) or 0
-    labor = session.scalar(select(func.coalesce(func.sum(Labor.amount), 0)).where(
-        Labor.ticket_id == ticket.id)) or 0
-    return to_money(Decimal(parts) + Decimal(labor))
+def work_totals(session: Session, ticket: Ticket) -> Totals:
+    """What the work recorded so far (parts not taken off, labour, whether charged
+    yet or not) comes to, each line as the till charges it: before tax, tax, total."""
+    parts = session.scalars(select(Part).where(Part.ticket_id == ticket.id,
+                                               Part.status != "released").order_by(Part.id))
+    labor = session.scalars(select(Labor).where(Labor.ticket_id == ticket.id).order_by(Labor.id))
+    return sum_lines(_charged(session, _charge_lines(session, list(parts), list(labor))))
 
 
 def _ask_again_if_over(session: Session, actor: Any, ticket: Ticket) -> None:
-    """Work beyond what the customer approved needs their approval again."""
-    limit = approved_limit(session, ticket)
-    total = work_total(session, ticket)
-    if limit is None or total <= limit or pending_estimate(session, ticket) is not None:
+    """Work beyond what the customer approved needs their approval again: what they
+    would pay for it, tax included, against the total they approved (an estimate from
+    before estimates stated their tax: the work in prices against its amount)."""
+    approved = approved_estimate(session, ticket)
+    if approved is None or pending_estimate(session, ticket) is not None:
         return
-    request_estimate(session, actor, ticket, note=f"The work now comes to {total}, more than the "
-                                                   f"{limit} approved.")
+    work = work_totals(session, ticket)
+    if approved.total is not None:
+        if work.total <= approved.total:
+            return
+        note = f"The work now comes to {work.total} with tax, more than the {approved.total} approved."
+    else:
+        so_far = pricing.priced(work, prices_include_tax=_prices_include_tax(session))
+        if so_far <= approved.amount:
+            return
+        note = f"The work now comes to {so_far}, more than the {approved.amount} approved."
+    request_estimate(session, actor, ticket, note=note)
 
 
 def add_labor(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any]) -> Labor:
@@ -579,11 +590,27 @@ def _release_parts(session: Session, actor: Any, ticket: Ticket) -> None:
 
 # ---------------------------------------------------------------- estimates
 
-def request_estimate(session: Session, actor: Any, ticket: Ticket, *,
-                     amount: Any = None, note: str = "") -> Estimate:
-    """Quote the customer: parts and labour recorded (or ``amount``). Supersedes a
-    pending estimate, moves the ticket to ``awaiting_approval`` and calls
-    ``estimate_requested``."""
+def estimate_figures(session: Session, ticket: Ticket, amount: Decimal | None,
+                     tax_rate: Decimal | None) -> dict[str, Any]:
+    """An estimate's ``amount`` (in the shop's prices), ``tax``, ``total`` (what the
+    customer pays) and ``prices_include_tax``: the work recorded as the till charges
+    it, or a quoted ``amount`` taxed at ``tax_rate`` — by default at the rate of the
+    work recorded so far, or with none yet the labour tax rate
+    (:func:`pricing.estimate_amounts`)."""
+    include = _prices_include_tax(session)
+    figures = pricing.estimate_amounts(
+        amount, work_totals(session, ticket), prices_include_tax=include, tax_rate=tax_rate,
+        default_rate=Decimal(get_setting("repairs", "labour_tax_rate", session)))
+    return {"amount": figures.total if include else figures.net, "tax": figures.tax,
+            "total": figures.total, "prices_include_tax": include}
+
+
+def request_estimate(session: Session, actor: Any, ticket: Ticket, *, amount: Any = None,
+                     tax_rate: Any = None, note: str = "") -> Estimate:
+    """Quote the customer, tax stated: parts and labour recorded (or ``amount``, its
+    tax at ``tax_rate``; see :func:`estimate_figures`). Supersedes a pending
+    estimate, moves the ticket to ``awaiting_approval`` and calls
+    ``estimate_requested`` with what the customer would pay, tax included."""
     _require_open(ticket)
     if ticket.status == "ready":
         raise Conflict("The ticket is ready; there is nothing left to approve.", code="ticket_ready")
@@ -593,18 +620,19 @@ def request_estimate(session: Session, actor: Any, ticket: Ticket, *,
         Labor.ticket_id == ticket.id)) or 0)
     minutes = int(session.scalar(select(func.coalesce(func.sum(Labor.minutes), 0)).where(
         Labor.ticket_id == ticket.id)) or 0)
-    total = to_money(amount) if amount is not None else to_money(parts + labor)
+    figures = estimate_figures(session, ticket, None if amount is None else to_money(amount),
+                               None if tax_rate is None else Decimal(tax_rate))
     for est in session.scalars(select(Estimate).where(Estimate.ticket_id == ticket.id,
                                                       Estimate.status == "pending")):
         est.status = "superseded"
-    est = Estimate(ticket_id=ticket.id, amount=total, parts_amount=parts, labor_amount=labor,
+    est = Estimate(ticket_id=ticket.id, **figures, parts_amount=parts, labor_amount=labor,
                    labor_minutes=minutes, note=note or "", status="pending",
                    requested_by_id=actor.id if actor else None, requested_at=utcnow())
     session.add(est)
     session.flush()
     if ticket.status != "awaiting_approval":
         transition(session, actor, ticket, "awaiting_approval", note="estimate sent")
-    _hook().estimate_requested(session=session, ticket=ticket, amount=total, actor=actor)
+    _hook().estimate_requested(session=session, ticket=ticket, amount=est.total, actor=actor)
     return est
 
 
@@ -622,6 +650,8 @@ def decide_estimate(session: Session, actor: Any, ticket: Ticket, *, approved: b
     est.decision_note = note or ""
     audit.record(session, f"repairs.estimate.{est.status}", actor=actor, record_type="ticket",
                  record_id=ticket.id, after={"estimate_id": est.id, "amount": str(est.amount),
+                                             "tax": None if est.tax is None else str(est.tax),
+                                             "total": None if est.total is None else str(est.total),
                                              "via": via, "note": note or None})
     session.flush()
     if ticket.status == "awaiting_approval":
@@ -707,7 +737,8 @@ def pickup_quote(session: Session, ticket: Ticket, unit_ids: set[int] | None = N
     deposit = _deposit_to_apply(session, ticket, final, work.total)
     charges = TicketCharges(ticket_id=ticket.id, number=ticket.number,
                             customer_id=ticket.customer_id, lines=tuple(lines), deposit=deposit)
-    return pricing.Quote(charges=charges, amounts=tuple(amounts), work=work)
+    return pricing.Quote(charges=charges, amounts=tuple(amounts), work=work,
+                         prices_include_tax=_prices_include_tax(session))
 
 
 def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> TicketCharges:
@@ -727,8 +758,9 @@ def resolve_charges(session: Session, ticket_id: int) -> TicketCharges | None:
 def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any]) -> Pickup:
     """Hand units back. With ``pos_session_id`` the charges (less the deposit) are rung
     up on the till through ``ring_up``; otherwise (or when pos is disabled) the pickup
-    and the payment reference are recorded here. The ticket is ``collected`` once its
-    last unit is released."""
+    and the payment reference are recorded here. Nothing to charge (no work left, no
+    deposit) needs no sale: the pickup is recorded here, nothing paid (payment method
+    ``none``). The ticket is ``collected`` once its last unit is released."""
     if ticket.status != "ready":
         raise Conflict(f"Ticket {ticket.number} is {ticket.status}, not ready.",
                        code="ticket_not_ready")
@@ -745,6 +777,14 @@ def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any])
         raise Conflict("A part is still on order for this ticket.", code="parts_on_order")
     owed = pickup_quote(session, ticket, wanted)
     deposit, due = owed.deposit, owed.due
+    if owed.nothing_to_charge:
+        # no money and no goods change hands: the till has nothing to ring up (a sale
+        # needs a line) and its drawer nothing to count
+        if any(to_money(p["amount"]) != 0 for p in data.get("payments") or []):
+            raise Invalid("There is nothing to pay on this pickup.", code="nothing_to_pay",
+                          fields={"payments": ["Nothing is due."]})
+        return _record_pickup(session, actor, ticket, wanted, sale=None, method="none",
+                              reference=(data.get("payment_reference") or "").strip())
     sale = None
     if data.get("pos_session_id") is not None:
         # the deposit line as the pickup applies it: on the last unit all that is left,
@@ -920,8 +960,10 @@ def public_view(session: Session, ticket: Ticket) -> dict[str, Any]:
         "promised_for": ticket.promised_for,
         "notes": [{"at": n.at, "body": n.body} for n in notes],
         "estimate": None if est is None else {
-            "id": est.id, "amount": est.amount, "parts": est.parts_amount,
-            "labor": est.labor_amount, "note": est.note, "requested_at": est.requested_at},
+            "id": est.id, "amount": est.amount, "tax": est.tax, "total": est.total,
+            "prices_include_tax": est.prices_include_tax, "summary": est.summary,
+            "parts": est.parts_amount, "labor": est.labor_amount, "note": est.note,
+            "requested_at": est.requested_at},
     }
 
 
@@ -952,10 +994,10 @@ def receipt_document(session: Session, ticket: Ticket) -> ReceiptDocument:
         sections.append(ReceiptSection("Accessories left", (ticket.accessories,)))
     if ticket.condition:
         sections.append(ReceiptSection("Condition", (ticket.condition,)))
-    limit = approved_limit(session, ticket)
+    approved = approved_estimate(session, ticket)
     totals = []
-    if limit is not None:
-        totals.append(("Estimate", f"{limit:.2f}"))
+    if approved is not None:
+        totals.append(("Estimate", approved.summary))
     if ticket.deposit > 0:
         totals.append(("Deposit paid", f"{ticket.deposit:.2f}"))
         if ticket.deposit_reference:
@@ -1203,7 +1245,7 @@ def timeline(session: Session, ticket: Ticket) -> list[dict[str, Any]]:
         events.append({"at": p.at, "kind": "part", "title": f"Part {p.quantity} × {p.description}",
                        "detail": p.status, "actor_id": p.added_by_id})
     for e in session.scalars(select(Estimate).where(Estimate.ticket_id == ticket.id)):
-        events.append({"at": e.requested_at, "kind": "estimate", "title": f"Estimate {e.amount}",
+        events.append({"at": e.requested_at, "kind": "estimate", "title": f"Estimate {e.summary}",
                        "detail": e.status + (f" via {e.decided_via}" if e.decided_via else ""),
                        "actor_id": e.requested_by_id})
     for pk in session.scalars(select(Pickup).where(Pickup.ticket_id == ticket.id)):

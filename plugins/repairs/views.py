@@ -36,17 +36,32 @@ def _int(name: str, *, source: Any = None) -> int | None:
     return int(raw)
 
 
-def _money(name: str) -> Decimal | None:
+def _decimal(name: str, *, places: str, maximum: int, what: str, example: str,
+             unit: str = "") -> Decimal | None:
+    """A number typed in a form (``unit`` after it allowed), from 0 to ``maximum``
+    with at most ``places`` decimals (the bound checked first: a huge number cannot
+    be quantized)."""
     raw = (request.form.get(name) or "").strip()
+    if unit:
+        raw = raw.removesuffix(unit).strip()
     if not raw:
         return None
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        raise Invalid(f"{name} must be an amount.", fields={name: ["An amount such as 19.99."]}) from None
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")) or value > 10**9:
-        raise Invalid(f"{name} must be an amount.", fields={name: ["An amount such as 19.99."]})
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 <= value <= maximum or value != value.quantize(Decimal(places)):
+        raise Invalid(f"{name} must be {what}.", fields={name: [f"{what.capitalize()} such as {example}."]})
     return value
+
+
+def _money(name: str) -> Decimal | None:
+    return _decimal(name, places="0.01", maximum=10**9, what="an amount", example="19.99")
+
+
+def _percent(name: str) -> Decimal | None:
+    return _decimal(name, places="0.001", maximum=100, what="a percentage", example="8.25",
+                    unit="%")
 
 
 def _date(name: str) -> dt.date | None:
@@ -241,8 +256,8 @@ def add_part(ticket_id: int) -> Any:
 @require("repairs.estimate.manage")
 def estimate(ticket_id: int) -> Any:
     return _ticket_action(ticket_id, lambda t: services.request_estimate(
-        g.session, g.actor, t, amount=_money("amount"), note=_text("note", 2000)),
-        "Estimate sent to the customer.")
+        g.session, g.actor, t, amount=_money("amount"), tax_rate=_percent("tax_rate"),
+        note=_text("note", 2000)), "Estimate sent to the customer.")
 
 
 @pages.post("/tickets/<int:ticket_id>/approval")

@@ -57,15 +57,20 @@ def _ready_ticket(desk: Desk, loc_id: int, *, units: list | None = None,
     """The work above on one ticket, ready for pickup."""
     t = desk.intake(deposit={"amount": deposit, "method": "cash"}, **({"units": units} if units else {}))
     desk.move(t["id"], "diagnosing")
+    _record_work(desk, t, loc_id)
+    desk.move(t["id"], "in_repair")
+    desk.move(t["id"], "ready")
+    return t
+
+
+def _record_work(desk: Desk, t: dict, loc_id: int) -> None:
+    """The parts above (from stock at ``loc_id``) and the labour, on ticket ``t``."""
     for name, price in PARTS:
         part = desk.product(name=name, kind="part", price=price, tax_rate="10")
         desk.stock_in(part["id"], loc_id, 1)
         desk.ok(desk.api.post(f"repairs/tickets/{t['id']}/parts", json={"product_id": part["id"]}), 201)
     desk.ok(desk.api.post(f"repairs/tickets/{t['id']}/labor",
                           json={"minutes": 30, "description": "Fit the cable"}), 201)
-    desk.move(t["id"], "in_repair")
-    desk.move(t["id"], "ready")
-    return t
 
 
 def _timeline_pickups(runtime: Any, ticket_id: int) -> list[str]:

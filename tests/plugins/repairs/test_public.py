@@ -3,6 +3,7 @@ token is a 404 like an unknown number, guessing is throttled (429, in the databa
 and the estimate can be approved or declined with the token."""
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -29,7 +30,8 @@ def test_public_view_shows_progress_and_nothing_personal(desk: Any, client: Any)
     assert set(body) == ALLOWED
     assert body["status"] == "received" and body["promised_for"] == "2026-12-24"
     assert [n["body"] for n in body["notes"]] == ["Parts ordered, back Friday"]
-    text = r.get_data(as_text=True)
+    # the timestamps' digits aside (their microseconds may well hold a "555")
+    text = re.sub(r'"\d{4}-\d\d-\d\dT[^"]*"', '""', r.get_data(as_text=True))
     for secret in ("Private Person", "555", "private@example.com", "rude", "Secret problem"):
         assert secret not in text
     # the HTML page says the same in plain words
@@ -106,7 +108,6 @@ def test_customer_declines_through_the_html_form(desk: Any, client: Any) -> None
     page = client.get(f"/repairs/status/{number}", query_string={"t": token})
     html = page.get_data(as_text=True)
     assert 'name="decision" value="decline"' in html
-    import re
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     r = client.post(f"/repairs/status/{number}/decision",
                     data={"t": token, "decision": "decline", "csrf_token": csrf})

@@ -300,7 +300,8 @@ def close_report_sections(session: "Session", shift_id: int, start: Any,
 def resolve_ticket_charges(session: "Session", ticket_id: int) -> "TicketCharges | None":
     """What repair ticket ``ticket_id`` owes at pickup (parts and labour, less its
     deposit). Answered by the repairs plugin; pos calls it for a sale carrying a
-    ``ticket_id``. Stops at the first non-None answer; None: no such open ticket."""
+    ``ticket_id``. Stops at the first non-None answer; None: no ticket whose units wait
+    to be handed back (ready, or cancelled with units still at the shop)."""
 
 
 @hookspec(firstresult=True)

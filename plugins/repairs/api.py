@@ -197,7 +197,10 @@ def charges(ticket_id: int) -> Any:
 @endpoint(permission="repairs.ticket.checkout", body=CheckoutIn, response=PickupOut, status=201,
           idempotent=True, tags=TAGS, errors=(404, 409, 422))
 def checkout(ticket_id: int, data: dict[str, Any]) -> Any:
-    """Hand units back: a till sale (pos) or a recorded payment; collected when all are out."""
+    """Hand units back: a till sale (pos) or a recorded payment; a ready ticket is
+    collected when all are out. A cancelled ticket's units are handed back the same
+    way: the labour recorded is charged, the rest of the deposit paid back; it stays
+    cancelled."""
     ticket = services.get_ticket(g.session, ticket_id, lock=True)
     return services.checkout(g.session, g.actor, ticket, data)
 

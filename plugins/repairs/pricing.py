@@ -65,23 +65,35 @@ class Quote:
         return not self.charges.lines and self.deposit == 0
 
 
-def _same_line(sold: SaleLineInfo, line: ChargeLine) -> bool:
-    # a till may shorten a description to fit its column
-    return (sold.kind == line.kind and sold.product_id == line.product_id
+def _same_line(sold: SaleLineInfo, line: ChargeLine, *, prices_include_tax: bool) -> bool:
+    """Whether till line ``sold`` is ``line`` as the till charges it: the same kind,
+    product, quantity and description (a till may shorten it to fit its column), at
+    the price charged (zero when covered), with no discount, taxed at the line's rate
+    (a sale line does not say its rate: its tax and total must be the line's). The
+    same sale may scan the same product from the catalog at another price or rate,
+    or at full price where the ticket's is covered; lines alike in all of these come
+    to the same amounts, so any of them will do."""
+    if not (sold.kind == line.kind and sold.product_id == line.product_id
             and Decimal(sold.quantity) == Decimal(line.quantity)
-            and line.description.startswith(sold.description))
+            and line.description.startswith(sold.description)
+            and Decimal(sold.discount) == 0
+            and to_money(sold.unit_price) == (ZERO if line.covered else to_money(line.unit_price))):
+        return False
+    expected = charged(line, prices_include_tax=prices_include_tax)
+    return (sold.tax, sold.total) == (expected.tax, expected.total)
 
 
 def sale_line_amounts(sale: SaleInfo, lines: Sequence[ChargeLine], *,
                       prices_include_tax: bool) -> list[LineAmounts]:
     """Each of ``lines`` (a ticket's open work) as till sale ``sale`` charged it, in
-    order: from the sale line that sold it (the same kind, product, quantity and
-    description, each sale line used once: the sale may hold other goods too). A line
+    order: from the sale line that sold it (see :func:`_same_line`; each sale line
+    used once: the sale may hold other goods too, the same part among them). A line
     the sale does not show as such is counted by the rule."""
     pool = [s for s in sale.lines if s.kind in WORK_KINDS]
     out = []
     for line in lines:
-        sold = next((s for s in pool if _same_line(s, line)), None)
+        sold = next((s for s in pool
+                     if _same_line(s, line, prices_include_tax=prices_include_tax)), None)
         if sold is None:
             out.append(charged(line, prices_include_tax=prices_include_tax))
             continue

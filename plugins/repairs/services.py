@@ -747,10 +747,26 @@ def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None =
     return pickup_quote(session, ticket, unit_ids).charges
 
 
+def awaits_pickup(session: Session, ticket: Ticket) -> bool:
+    """Whether units of ``ticket`` wait at the shop to be handed back: it is ready, or
+    it was cancelled with units still here (the customer collects them unrepaired)."""
+    if ticket.status == "ready":
+        return True
+    return ticket.status == "cancelled" and any(
+        u.released_at is None for u in ticket_units(session, ticket))
+
+
+def _not_for_pickup(ticket: Ticket) -> Conflict:
+    state = "cancelled and handed back" if ticket.status == "cancelled" else ticket.status
+    return Conflict(f"Ticket {ticket.number} is {state}, not ready for pickup.",
+                    code="ticket_not_ready")
+
+
 def resolve_charges(session: Session, ticket_id: int) -> TicketCharges | None:
-    """For the till (``resolve_ticket_charges``): None unless a ready ticket."""
+    """For the till (``resolve_ticket_charges``): None unless units of the ticket
+    wait to be handed back (:func:`awaits_pickup`)."""
     ticket = session.get(Ticket, ticket_id) if isinstance(ticket_id, int) else None
-    if ticket is None or ticket.status != "ready":
+    if ticket is None or not awaits_pickup(session, ticket):
         return None
     return ticket_charges(session, ticket)
 
@@ -760,10 +776,14 @@ def checkout(session: Session, actor: Any, ticket: Ticket, data: dict[str, Any])
     up on the till through ``ring_up``; otherwise (or when pos is disabled) the pickup
     and the payment reference are recorded here. Nothing to charge (no work left, no
     deposit) needs no sale: the pickup is recorded here, nothing paid (payment method
-    ``none``). The ticket is ``collected`` once its last unit is released."""
-    if ticket.status != "ready":
-        raise Conflict(f"Ticket {ticket.number} is {ticket.status}, not ready.",
-                       code="ticket_not_ready")
+    ``none``). A ready ticket is ``collected`` once its last unit is released.
+
+    A cancelled ticket's units are handed back the same way, unrepaired: its parts
+    went back to stock when it was cancelled, so the pickup charges the labour
+    recorded before (the diagnosis the drop-off terms say is due) and pays back what
+    is left of the deposit; the ticket stays ``cancelled`` (see :func:`_record_pickup`)."""
+    if not awaits_pickup(session, ticket):
+        raise _not_for_pickup(ticket)
     units = ticket_units(session, ticket)
     remaining = {u.id for u in units if u.released_at is None}
     wanted = set(data.get("unit_ids") or remaining)
@@ -872,7 +892,11 @@ def _record_pickup(session: Session, actor: Any, ticket: Ticket, unit_ids: set[i
                                              "sale_id": pickup.sale_id})
     if final:
         ticket.collected_at = now
-        transition(session, actor, ticket, "collected", note="picked up", _system=True)
+        # a cancelled ticket stays cancelled: "collected" is a repair handed back (the
+        # comeback window counts from it), and the status page keeps telling the
+        # customer it was cancelled; its units' release and the pickup say the rest
+        if ticket.status == "ready":
+            transition(session, actor, ticket, "collected", note="picked up", _system=True)
     session.flush()
     return pickup
 
@@ -891,7 +915,8 @@ def consume_after_sale(session: Session, actor: Any, pickup: Pickup) -> None:
 def sale_completed(session: Session, sale: SaleInfo, actor: Any) -> None:
     """The till sold a ticket's work (``sale.ticket_id``): record the pickup. A sale
     taking the deposit alone is noted on the ticket. (A pickup with no work left to
-    charge sells only the deposit back, a negative line: that is a pickup.)"""
+    charge sells only the deposit back, a negative line: that is a pickup — of a
+    cancelled ticket's units too.)"""
     if sale.ticket_id is None or sale.kind != "sale":
         return
     ticket = session.get(Ticket, sale.ticket_id)
@@ -901,9 +926,8 @@ def sale_completed(session: Session, sale: SaleInfo, actor: Any) -> None:
         if ticket.deposit_sale_id is None:
             ticket.deposit_sale_id = sale.id
         return
-    if ticket.status != "ready":
-        raise Conflict(f"Ticket {ticket.number} is {ticket.status}, not ready for pickup.",
-                       code="ticket_not_ready")
+    if not awaits_pickup(session, ticket):
+        raise _not_for_pickup(ticket)
     context = session.info.get("repairs_checkout") or {}
     if context.get("ticket_id") == ticket.id:
         unit_ids = set(context["unit_ids"])

@@ -184,7 +184,7 @@ def ticket(ticket_id: int) -> Any:
         hold_reasons=HOLD_REASONS, channels=[c for c in APPROVAL_CHANNELS if c != "status_link"],
         users=_users(), part_products=parts, labels=services.STATUS_LABELS,
         pending=services.pending_estimate(g.session, t), new=request.args.get("new"),
-        owed=services.pickup_quote(g.session, t) if t.status == "ready" else None)
+        owed=services.pickup_quote(g.session, t) if services.awaits_pickup(g.session, t) else None)
 
 
 def _ticket_action(ticket_id: int, action: Callable[[Ticket], Any], done: str) -> Any:

@@ -130,6 +130,66 @@ def test_the_tills_own_sale_of_the_ticket_and_other_goods(desk: Desk) -> None:
     assert pk["sale_id"] == sale["id"] and _figures(pk) == EXPECTED[False]
 
 
+class SerialPartsCover:
+    """Warranty, as far as repairs can tell: a unit whose serial starts COVERED has
+    its parts covered; any other unit nothing."""
+    manifest = Manifest(name="serial_parts_cover", version="0", title="Serial parts cover")
+
+    @hookimpl
+    def resolve_coverage(self, session: Any, item_id: int, on: Any) -> Coverage:
+        from core import Item
+        covered = (session.get(Item, item_id).serial or "").startswith("COVERED")
+        return Coverage(item_id=item_id, covered=covered, coverage="parts" if covered else "")
+
+
+# The ticket's hinge (the catalog's: 30.00 at 10 %) and 30 minutes of labour (30.00 +
+# 6.00 tax); the same sale sells a spare hinge from the catalog, scanned first.
+#   covered: the ticket's hinge costs nothing          → 30.00 + 6.00,  parts 0.00
+#   ticket_price: the ticket's hinge at 25.00 (+ 2.50)  → 55.00 + 8.50,  parts 25.00
+#   old_rate: the catalog's rate is 20 % since the hinge went on the ticket (at 10 %)
+#                                                       → 60.00 + 9.00,  parts 30.00
+SAME_PART = {"covered": ("30.00", "6.00", "36.00", "0.00", "33.00"),
+             "ticket_price": ("55.00", "8.50", "63.50", "25.00", "33.00"),
+             "old_rate": ("60.00", "9.00", "69.00", "30.00", "36.00")}
+
+
+@pytest.mark.parametrize("case", sorted(SAME_PART))
+def test_the_tills_own_sale_of_the_ticket_and_the_same_part(app_factory: Any, make_user: Any,
+                                                            case: str) -> None:
+    """The till's sale with ``ticket_id`` also sells the part the ticket used, at the
+    catalog's price and rate: the pickup records the ticket's line (its price, zero
+    when covered, and its rate), not the spare one, and so does parts revenue."""
+    desk = Desk(ApiClient(app_factory(plugins=(SerialPartsCover(),)).test_client(),
+                          make_user("admin")[1]))
+    loc_id, shift_id = _till(desk)
+    _tax_rules(desk, inclusive=False)
+    hinge = desk.product(name="Hinge", kind="part", price="30.00", tax_rate="10")
+    desk.stock_in(hinge["id"], loc_id, 2)
+    t = desk.intake(item_description=None, product_id=desk.laptop()["id"],
+                    serial="COVERED-1" if case == "covered" else "PLAIN-1")
+    desk.move(t["id"], "diagnosing")
+    desk.ok(desk.api.post(f"repairs/tickets/{t['id']}/parts", json={
+        "product_id": hinge["id"], **({"unit_price": "25.00"} if case == "ticket_price" else {})}), 201)
+    if case == "old_rate":
+        desk.ok(desk.api.patch(f"products/{hinge['id']}", json={"tax_rate": "20"}))
+    desk.ok(desk.api.post(f"repairs/tickets/{t['id']}/labor",
+                          json={"minutes": 30, "description": "Fit the hinge"}), 201)
+    desk.move(t["id"], "in_repair")
+    desk.move(t["id"], "ready")
+    total, tax, due, parts, spare = SAME_PART[case]
+    assert desk.ok(desk.api.get(f"repairs/tickets/{t['id']}/charges"))["amount_due"] == due
+    sale = desk.ok(desk.api.post("pos/sales", json={
+        "session_id": shift_id, "customer_id": t["customer_id"], "ticket_id": t["id"],
+        "lines": [{"product_id": hinge["id"]}],
+        "payments": [{"method": "cash", "amount": "150.00"}]}), 201)
+    assert [(ln["kind"], ln["total"]) for ln in sale["lines"]][0] == ("part", spare)
+    assert Decimal(sale["total"]) == Decimal(spare) + Decimal(due)
+    [pk] = desk.ticket(t["id"])["pickups"]
+    assert (pk["sale_id"], pk["total"], pk["tax"], pk["amount_due"]) == (sale["id"], total, tax, due)
+    assert _revenue(desk, "(unassigned)") == (Decimal("30.00"), Decimal(parts))
+    assert desk.level(hinge["id"], loc_id)["on_hand"] == 0     # the spare and the ticket's
+
+
 @pytest.mark.parametrize("at_till", [True, False], ids=["till", "no_till"])
 def test_a_deposit_goes_against_the_work_with_its_tax(desk: Desk, at_till: bool) -> None:
     """Units released one by one: the deposit goes against the first one's work with

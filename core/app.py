@@ -13,7 +13,7 @@ from typing import Any, Iterable
 from flask import Flask, Response, g, redirect, request, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import IntegerConverter
@@ -21,7 +21,8 @@ from werkzeug.routing import IntegerConverter
 from core import auth
 from core.config import Config
 from core.db import bind_session, discard_after_commit, run_after_commit
-from core.errors import Conflict, DomainError, Forbidden, PluginError, Unauthorized
+from core.errors import (BadRequest, Conflict, DomainError, Forbidden, PluginError,
+                         Unauthorized)
 from core.rest import error_response
 from core.runtime import Runtime, set_current
 
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | Config | None = None, *,
             view.__dict__["_cd_permission"] = auth.PUBLIC
     check_routes_declared(app)
 
+    app.before_request(_refuse_nul)
     app.before_request(_open_unit_of_work)
     app.before_request(_authorize)
     app.after_request(_finish_unit_of_work)
@@ -120,6 +122,20 @@ def _load_user(user_id: str) -> Any:
     except ValueError:
         return None
     return auth.user_for_session(g.session, uid, version, g.runtime.permission_cache)
+
+
+def _refuse_nul() -> None:
+    """A NUL character names nothing a shop types, and PostgreSQL cannot store one in
+    text: refused in the path, the query, form fields and headers (JSON bodies:
+    ``core.rest.load_body``) before anything is read or written."""
+    if ("\x00" in request.path
+            or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True))
+            or any("\x00" in v for v in request.headers.values())
+            or (request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+                and any("\x00" in k or "\x00" in v
+                        for k, v in request.form.items(multi=True)))):
+        raise BadRequest("The request contains a NUL character (\\u0000), which no field "
+                         "may hold.")
 
 
 def _open_unit_of_work() -> None:
@@ -181,6 +197,12 @@ def _finish_unit_of_work(resp: Response) -> Response:
         log.exception("database error at commit")
         return _domain_error(DomainError("The database is busy; try again.",
                                          code="unavailable"), status=503)
+    except StatementError as exc:   # after its subclasses above (IntegrityError …)
+        if not isinstance(exc.orig, DomainError):
+            raise
+        session.rollback()   # a value refused while binding (core.db.Money)
+        discard_after_commit(session)
+        return _domain_error(exc.orig)
     run_after_commit(session)
     return resp
 
@@ -228,6 +250,8 @@ def _http_error(exc: HTTPException) -> Response:
 def _unexpected_error(exc: Exception) -> Response:
     if isinstance(exc, IntegrityError):
         return _domain_error(Conflict("That conflicts with an existing record."))
+    if isinstance(exc, StatementError) and isinstance(exc.orig, DomainError):
+        return _domain_error(exc.orig)   # raised while binding a value (core.db.Money)
     log.exception("unhandled error on %s %s", request.method, request.path)
     err = DomainError("Something went wrong on our side; it has been logged.", code="internal_error")
     err.status = 500

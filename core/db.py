@@ -26,6 +26,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SAWarning
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from core.errors import Invalid
+
 log = logging.getLogger("counterdesk.db")
 
 NAMING_CONVENTION = {
@@ -52,13 +54,33 @@ def to_money(value: Any) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+# Numeric(12, 2) holds up to 9,999,999,999.99; PostgreSQL refuses more (a 500 where a
+# sum of valid amounts overflowed) and SQLite would store it, so both refuse it here.
+MONEY_LIMIT = Decimal("10000000000")
+
+
+class AmountTooLarge(Invalid):
+    """A money amount (often a sum or a product of valid ones) beyond the money columns."""
+    code = "amount_too_large"
+
+    def __init__(self, amount: Decimal) -> None:
+        super().__init__(f"An amount of {amount} is more than can be recorded "
+                         f"(at most {MONEY_LIMIT - CENT:,}).")
+
+
 class Money(types.TypeDecorator):
-    """``Numeric(12, 2)`` in the database, ``Decimal`` in Python, rounded half-up to cents."""
+    """``Numeric(12, 2)`` in the database, ``Decimal`` in Python, rounded half-up to cents.
+    An amount beyond the column raises :class:`AmountTooLarge` (422) on every backend."""
     impl = Numeric(12, 2)
     cache_ok = True
 
     def process_bind_param(self, value: Any, dialect: Any) -> Decimal | None:
-        return None if value is None else to_money(value)
+        if value is None:
+            return None
+        money = to_money(value)
+        if not -MONEY_LIMIT < money < MONEY_LIMIT:
+            raise AmountTooLarge(money)
+        return money
 
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
         if value is None:

@@ -31,7 +31,8 @@ SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
 SECURITY_SCHEME = "bearer"
 
 ERROR_DESCRIPTIONS = {
-    400: "The request could not be understood (for example, a body that is not JSON).",
+    400: "The request could not be understood (for example, a body that is not JSON or "
+         "is nested too deeply, or a NUL character anywhere in it).",
     401: "No valid bearer token (or, when signing in, wrong credentials).",
     403: "The token's user lacks the permission this operation needs.",
     404: "No such record.",
@@ -174,7 +175,8 @@ def _offers_csv(spec: EndpointSpec) -> bool:
 
 
 def error_statuses(rule: Rule, spec: EndpointSpec | None, permission: str | None) -> list[int]:
-    statuses = set(spec.errors if spec else ())
+    # 400 anywhere: a NUL character in the path, the query or a header (core.app)
+    statuses = set(spec.errors if spec else ()) | {400}
     if permission != PUBLIC:
         statuses |= {401, 403}
     if rule.arguments:

@@ -188,13 +188,15 @@ def load_query(schema: type[Schema]) -> dict[str, Any]:
 
 
 def load_body(schema: type[Schema]) -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise BadRequest("The request body must be JSON.")
-    if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    if _has_lone_surrogate(data):
-        raise BadRequest("The request body is not valid Unicode text.")
+    try:
+        data = request.get_json(silent=True)
+        if data is None:
+            raise BadRequest("The request body must be JSON.")
+        if not isinstance(data, dict):
+            raise BadRequest("The request body must be a JSON object.")
+        _check_text(data)
+    except RecursionError:
+        raise BadRequest("The request body is nested too deeply.") from None
     loader = _body_loaders.get(schema)
     if loader is None:
         loader = _body_loaders[schema] = schema(unknown=RAISE)
@@ -204,13 +206,27 @@ def load_body(schema: type[Schema]) -> dict[str, Any]:
         raise Invalid("Some fields are not valid.", fields=_messages(exc)) from exc
 
 
-def _has_lone_surrogate(data: Any) -> bool:
-    """JSON escapes such as ``"\\ud800"`` decode to lone surrogates, which cannot be
-    encoded as UTF-8 and so cannot be stored or answered."""
+def _check_text(data: Any) -> None:
+    """Refuse text no field can hold, which JSON escapes can still spell: lone
+    surrogates (``"\\ud800"``: not encodable as UTF-8, so neither stored nor answered)
+    and NUL (``"\\u0000"``: PostgreSQL cannot store it in text)."""
+    dumped = json.dumps(data, ensure_ascii=False)
     try:
-        json.dumps(data, ensure_ascii=False).encode("utf-8")
+        dumped.encode("utf-8")
     except UnicodeEncodeError:
-        return True
+        raise BadRequest("The request body is not valid Unicode text.") from None
+    if "\\u0000" in dumped and _has_nul(data):   # the dump escapes NUL; confirm it
+        raise BadRequest("The request body contains a NUL character (\\u0000), which no "
+                         "field may hold.")
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
     return False
 
 

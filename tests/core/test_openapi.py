@@ -56,7 +56,7 @@ def test_operations_carry_security_errors_and_ids(client: Any) -> None:
     assert ops["api.create_token"]["security"] == []
     assert ops["api.list_users"]["security"] == [{"bearer": []}]
     assert ops["api.list_users"]["x-permission"] == "core.users.view"
-    assert set(ops["api.list_users"]["responses"]) == {"200", "401", "403", "422"}
+    assert set(ops["api.list_users"]["responses"]) == {"200", "400", "401", "403", "422"}
     page = ops["api.list_users"]["responses"]["200"]["content"]["application/json"]["schema"]
     assert page == {"$ref": "#/components/schemas/UserPage"}
     assert set(doc["components"]["schemas"]["UserPage"]["properties"]) == {

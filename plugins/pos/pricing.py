@@ -33,6 +33,28 @@ def discount_from_percent(percent: Decimal, quantity: Decimal, unit_price: Decim
     return to_money(Decimal(quantity) * Decimal(unit_price) * Decimal(percent) / HUNDRED)
 
 
+def discount_over_limit(discount: Decimal, quantity: Decimal, unit_price: Decimal,
+                        limit: Decimal, *, percent: Decimal | None = None) -> bool:
+    """Whether a line's ``discount`` is over the shop's ``limit`` (a percentage).
+
+    A discount given as a ``percent`` is judged by that percentage. One given as an
+    amount is within the limit when it is no more than the limit's percentage of the
+    line rounded to cents — what a discount given in percent comes to — so the cents
+    of rounding never push a discount at the limit over it (10 % of 19.95 is 2.00,
+    which is 10.03 % of 19.95).
+    """
+    if percent is not None:
+        return Decimal(percent) > Decimal(limit)
+    return Decimal(discount) > discount_from_percent(limit, quantity, unit_price)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A rate, percentage or quantity as people write it: no exponent, no trailing
+    zeros (10, 8.25, 7.5, 0.125), where ``Decimal.normalize()`` would say ``1E+1``."""
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text in ("-0", "0") else text
+
+
 def returned_share(line: LineAmounts, sold: Decimal, already: Decimal, quantity: Decimal,
                    already_amounts: LineAmounts) -> LineAmounts:
     """The amounts refunded for ``quantity`` more units of a line of ``sold`` units of
@@ -65,8 +87,10 @@ def settle(total: Decimal, payments: Sequence[tuple[str, Decimal]]) -> Tendered:
     """What was paid and the change due, or ``ValueError`` with the reason.
 
     Payments must cover the total; only cash gives change, and never more change
-    than the cash handed over. A sale whose total is negative (a deposit larger than
-    the work) pays the difference out in cash as change.
+    than the cash handed over — except that a sale whose total is negative (a deposit
+    larger than the work: money owed to the customer) pays what is owed out in cash
+    as change, so its change may exceed the cash handed over by at most ``-total``.
+    A card (or any other non-cash) payment never comes back as cash.
     """
     paid = sum((Decimal(a) for _m, a in payments), ZERO)
     cash = sum((Decimal(a) for m, a in payments if m == "cash"), ZERO)
@@ -74,9 +98,12 @@ def settle(total: Decimal, payments: Sequence[tuple[str, Decimal]]) -> Tendered:
         raise ValueError(f"The payments ({paid}) are short of the total ({total}) "
                          f"by {total - paid}.")
     over = paid - total
-    if total < 0:
-        return Tendered(paid=paid, change_due=over)
-    if over > cash:
+    owed = max(-total, ZERO)
+    if over > cash + owed:
+        if owed:
+            raise ValueError(f"The sale owes the customer {owed}, paid back in cash; payments "
+                             f"of {paid} would make the change {over}, and only cash gives "
+                             f"change ({cash} was tendered in cash).")
         raise ValueError(f"The payments exceed the total by {over}; only cash gives change "
                          f"and {cash} was tendered in cash.")
     return Tendered(paid=paid, change_due=over)

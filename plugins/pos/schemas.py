@@ -66,15 +66,18 @@ class ReportTotals(Schema):
 
 class TenderTotal(Schema):
     method = fields.String()
-    amount = MoneyField(minimum=None)
+    amount = MoneyField(minimum=None, metadata={
+        "description": "What the till kept in this tender: received on sales, less the change "
+                       "given (cash), less refunds paid. The tenders add up to net_total."})
 
 
 class CashSummary(Schema):
     opening = MoneyField()
-    taken = MoneyField(minimum=None)
+    taken = MoneyField(minimum=None, metadata={"description": "Cash handed over on sales."})
     change_given = MoneyField(minimum=None)
-    refunded = MoneyField(minimum=None)
-    expected = MoneyField(minimum=None)
+    refunded = MoneyField(minimum=None, metadata={"description": "Cash paid out on returns."})
+    expected = MoneyField(minimum=None, metadata={
+        "description": "opening + taken − change_given − refunded."})
     counted = MoneyField(allow_none=True)
     difference = MoneyField(minimum=None, allow_none=True)
 

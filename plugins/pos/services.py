@@ -173,7 +173,14 @@ def _shift_closed(shift_id: int) -> Conflict:
 
 def close_report(session: Any, shift: Shift, *, counted_cash: Decimal | None = None,
                  end: dt.datetime | None = None) -> dict[str, Any]:
-    """The close (Z) report of ``shift``: sales, refunds, tenders, cash, sections."""
+    """The close (Z) report of ``shift``: sales, refunds, tenders, cash, sections.
+
+    ``tenders`` are what the till kept per tender — received on sales, less the change
+    given (cash only), less refunds paid — so they add up to ``net_total``. The cash
+    section shows how the drawer got there: ``opening + taken − change_given −
+    refunded = expected`` (``taken``: cash handed over on sales; ``refunded``: cash
+    paid out on returns; both positive), and ``expected − opening`` is the cash tender.
+    """
     rows = session.execute(
         select(Sale.kind, func.count(Sale.id), func.coalesce(func.sum(Sale.total), 0),
                func.coalesce(func.sum(Sale.tax), 0), func.coalesce(func.sum(Sale.change_due), 0))
@@ -185,13 +192,17 @@ def close_report(session: Any, shift: Shift, *, counted_cash: Decimal | None = N
         select(Payment.method, func.sum(Payment.amount))
         .join(Sale, Sale.id == Payment.sale_id).where(Sale.shift_id == shift.id)
         .group_by(Payment.method)).all()
+    # per tender: what came in on sales less what went out on refunds (negative payments)
     tenders = {m: to_money(a) for m, a in tender_rows}
-    cash_refunds = to_money(session.scalar(
+    cash_refunded = -to_money(session.scalar(
         select(func.coalesce(func.sum(Payment.amount), 0)).join(Sale, Sale.id == Payment.sale_id)
         .where(Sale.shift_id == shift.id, Sale.kind == "return", Payment.method == "cash")) or 0)
     change = sales[3]
-    cash_in = tenders.get("cash", ZERO) - cash_refunds
-    expected = shift.opening_cash + tenders.get("cash", ZERO) - change
+    cash_taken = tenders.get("cash", ZERO) + cash_refunded
+    # change is given in cash only: cash net of it is what the drawer kept, and the
+    # tenders then add up to the net total
+    tenders["cash"] = tenders.get("cash", ZERO) - change
+    expected = shift.opening_cash + tenders["cash"]
     end = end or shift.closed_at or utcnow()
     sections = []
     for batch in _hook().close_report_sections(session=session, shift_id=shift.id,
@@ -206,8 +217,8 @@ def close_report(session: Any, shift: Shift, *, counted_cash: Decimal | None = N
         "refunds": {"count": refunds[0], "total": -refunds[1], "tax": -refunds[2]},
         "net_total": sales[1] + refunds[1],
         "tenders": [{"method": m, "amount": tenders.get(m, ZERO)} for m in TENDERS],
-        "cash": {"opening": shift.opening_cash, "taken": cash_in,
-                 "change_given": change, "refunded": -cash_refunds, "expected": expected,
+        "cash": {"opening": shift.opening_cash, "taken": cash_taken,
+                 "change_given": change, "refunded": cash_refunded, "expected": expected,
                  "counted": counted, "difference": None if counted is None else counted - expected},
         "sections": sections,
     }
@@ -331,19 +342,23 @@ def _catalog_charge(session: Any, actor: Any, i: int, line: dict[str, Any],
                             fields={"lines": {i: {"unit_price": ["Needs pos.price.override."]}}})
         unit_price = to_money(line["unit_price"])
         overrides["price"] = {"list_price": product.price, "unit_price": unit_price}
-    discount = ZERO
+    discount, given_percent = ZERO, None
     if line.get("discount_percent") is not None:
-        discount = pricing.discount_from_percent(line["discount_percent"], quantity, unit_price)
+        given_percent = Decimal(line["discount_percent"])
+        discount = pricing.discount_from_percent(given_percent, quantity, unit_price)
     if line.get("discount") is not None:
-        discount = to_money(line["discount"])
+        discount, given_percent = to_money(line["discount"]), None
     if discount:
         if discount > to_money(quantity * unit_price):
             raise bad("The discount is larger than the line.", discount=["Larger than the line."])
-        percent = pricing.discount_percent(discount, quantity, unit_price)
-        if percent > discount_limit:
+        percent = (given_percent if given_percent is not None
+                   else pricing.discount_percent(discount, quantity, unit_price))
+        if pricing.discount_over_limit(discount, quantity, unit_price, discount_limit,
+                                       percent=given_percent):
             if not _may(actor, "pos.discount.override"):
-                raise Forbidden(f"A discount of {percent.normalize()}% is over the limit of "
-                                f"{discount_limit}%: it needs pos.discount.override.",
+                raise Forbidden(f"A discount of {pricing.decimal_text(percent)}% is over the "
+                                f"limit of {pricing.decimal_text(discount_limit)}%: it needs "
+                                "pos.discount.override.",
                                 fields={"lines": {i: {"discount": ["Over the limit."]}}})
             overrides["discount"] = {"discount": discount, "percent": percent,
                                      "limit": discount_limit}
@@ -709,8 +724,9 @@ def return_sale(session: Any, actor: Any, sale_id: int, data: dict[str, Any]) ->
         done_qty, done = returned.get(line_id, (Decimal(0), pricing.LineAmounts(ZERO, ZERO, ZERO)))
         left = line.quantity - done_qty
         if qty > left:
-            raise Conflict(f"Only {left.normalize()} of {line.description} can still be returned "
-                           f"({line.quantity.normalize()} sold, {done_qty.normalize()} returned).",
+            raise Conflict(f"Only {pricing.decimal_text(left)} of {line.description} can still "
+                           f"be returned ({pricing.decimal_text(line.quantity)} sold, "
+                           f"{pricing.decimal_text(done_qty)} returned).",
                            code="return_exceeds_sale", fields={"lines": {"line_id": line_id,
                                                                          "returnable": str(left)}})
         share = pricing.returned_share(pricing.LineAmounts(line.net, line.tax, line.total),
@@ -727,10 +743,13 @@ def return_sale(session: Any, actor: Any, sale_id: int, data: dict[str, Any]) ->
     already_refunded = -to_money(session.scalar(
         select(func.coalesce(func.sum(Sale.total), 0)).where(Sale.original_sale_id == original.id,
                                                              Sale.kind == "return")) or 0)
-    paid_net = original.paid - original.change_due
-    if already_refunded + refund.total > max(paid_net, ZERO):
+    paid_for_goods = _paid_for_goods(original)
+    if already_refunded + refund.total > paid_for_goods:
+        deposit = _deposits_applied(original)
+        counting = f", counting the deposit of {deposit} applied on it" if deposit else ""
         raise Conflict(f"That would refund {already_refunded + refund.total} in all; "
-                       f"{paid_net} was paid.", code="refund_exceeds_payment")
+                       f"{paid_for_goods} was paid for this sale{counting}.",
+                       code="refund_exceeds_payment")
     ret.subtotal, ret.tax, ret.total = -refund.subtotal, -refund.tax, -refund.total
     ret.paid = -refund.total
     session.add(ret)
@@ -752,6 +771,18 @@ def return_sale(session: Any, actor: Any, sale_id: int, data: dict[str, Any]) ->
     _hook().sale_returned(session=session, sale=sale_info(ret), original_sale_id=original.id,
                           actor=actor)
     return ret
+
+
+def _deposits_applied(sale: Sale) -> Decimal:
+    """What the customer paid earlier as a deposit and this sale applied (its deposit
+    lines, negative, as a positive amount)."""
+    return -sum((ln.total for ln in sale.lines if ln.kind == "deposit" and ln.total < 0), ZERO)
+
+
+def _paid_for_goods(sale: Sale) -> Decimal:
+    """The most a sale's returns may refund in all: its tenders less the change given,
+    plus the deposits it applied — money paid for these goods too, only earlier."""
+    return max(sale.paid - sale.change_due + _deposits_applied(sale), ZERO)
 
 
 def _returned_so_far(session: Any, original: Sale) -> dict[int, tuple[Decimal, pricing.LineAmounts]]:
@@ -844,11 +875,6 @@ def sale_info(sale: Sale) -> SaleInfo:
 
 # ------------------------------------------------------------------- receipts
 
-def _quantity_text(q: Decimal) -> str:
-    q = Decimal(q)
-    return str(q.to_integral_value()) if q == q.to_integral_value() else str(q.normalize())
-
-
 def receipt_document(session: Any, sale: Sale, info: SaleInfo | None = None, *,
                      register_name: str | None = None) -> ReceiptDocument:
     """The sale's receipt as data; ``core.render_text``/``render_html`` and the
@@ -883,8 +909,9 @@ def receipt_document(session: Any, sale: Sale, info: SaleInfo | None = None, *,
         if ln.covered:
             detail.append(f"Covered by warranty (list {ln.list_price})")
         if ln.tax_rate:
-            detail.append(f"Tax {ln.tax_rate.normalize()}%: {ln.tax}")
-        lines.append(ReceiptLine(description=ln.description, quantity=_quantity_text(ln.quantity),
+            detail.append(f"Tax {pricing.decimal_text(ln.tax_rate)}%: {ln.tax}")
+        lines.append(ReceiptLine(description=ln.description,
+                                 quantity=pricing.decimal_text(ln.quantity),
                                  amount=str(ln.total if sale.prices_include_tax else ln.net),
                                  detail="\n".join(detail)))
     totals = [("Subtotal", str(sale.subtotal))]

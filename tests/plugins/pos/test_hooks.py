@@ -47,13 +47,26 @@ class Neighbour:
 
     @hookimpl
     def resolve_ticket_charges(self, ticket_id: int) -> TicketCharges | None:
-        if ticket_id != 55:
-            return None
-        return TicketCharges(ticket_id=55, number="T-000055", customer_id=None, lines=(
-            ChargeLine("Brake pads", Decimal("2"), Decimal("12.50"), Decimal("8.25"), kind="part"),
-            ChargeLine("Labour", Decimal("1.5"), Decimal("40.00"), kind="labor"),
-            ChargeLine("Covered hub", Decimal("1"), Decimal("80.00"), kind="part", covered=True),
-        ), deposit=Decimal("20.00"))
+        return TICKETS.get(ticket_id)
+
+
+TICKETS = {
+    # pads 27.06 + labour 60.00 + a covered hub, less a 20.00 deposit: 67.06 to pay
+    55: TicketCharges(ticket_id=55, number="T-000055", customer_id=None, lines=(
+        ChargeLine("Brake pads", Decimal("2"), Decimal("12.50"), Decimal("8.25"), kind="part"),
+        ChargeLine("Labour", Decimal("1.5"), Decimal("40.00"), kind="labor"),
+        ChargeLine("Covered hub", Decimal("1"), Decimal("80.00"), kind="part", covered=True),
+    ), deposit=Decimal("20.00")),
+    # a 33.00 hinge against a 100.00 deposit: the shop owes the customer 67.00
+    57: TicketCharges(ticket_id=57, number="T-000057", customer_id=None, lines=(
+        ChargeLine("Hinge", Decimal("1"), Decimal("30.00"), Decimal("10"), kind="part"),
+    ), deposit=Decimal("100.00")),
+    # a 50.00 wheel less a 30.00 goodwill credit and a 10.00 deposit: 10.00 to pay
+    58: TicketCharges(ticket_id=58, number="T-000058", customer_id=None, lines=(
+        ChargeLine("Wheel", Decimal("1"), Decimal("50.00"), kind="part"),
+        ChargeLine("Goodwill credit", Decimal("1"), Decimal("-30.00"), kind="labor"),
+    ), deposit=Decimal("10.00")),
+}
 
 
 NEIGHBOUR = Neighbour()
@@ -141,3 +154,56 @@ def test_close_report_sections_and_sale_returned(api: Any, shop: Shop) -> None:
     report = api.post(f"pos/sessions/{shop.session_id}/close", json={"counted_cash": "0"}).json
     assert report["sections"] == [{"title": "Activations",
                                    "lines": [f"session {shop.session_id}: 1 plan"]}]
+
+
+def test_a_sale_that_owes_the_customer_pays_out_in_cash_only(api: Any, shop: Shop) -> None:
+    """A deposit larger than the work: the till pays the difference back in cash, and
+    no more — a card payment on such a sale would turn into cash back."""
+    card = api.post("pos/sales", json={"session_id": shop.session_id, "ticket_id": 57,
+                                       "payments": [{"method": "card", "amount": "10.00"}]})
+    assert card.status_code == 422 and card.json["error"]["code"] == "overpaid", card.json
+    assert "67.00" in card.json["error"]["message"]
+    sale = api.post("pos/sales", json={"session_id": shop.session_id, "ticket_id": 57,
+                                       "payments": []})
+    assert sale.status_code == 201, sale.json
+    assert (sale.json["total"], sale.json["paid"], sale.json["change_due"]) == \
+        ("-67.00", "0.00", "67.00")
+    report = api.get(f"pos/sessions/{shop.session_id}/report").json
+    # 100.00 float, 67.00 paid out, nothing else
+    assert (report["cash"]["change_given"], report["cash"]["expected"]) == ("67.00", "33.00")
+    tenders = {t["method"]: t["amount"] for t in report["tenders"]}
+    assert (tenders["cash"], tenders["card"], report["net_total"]) == ("-67.00", "0.00", "-67.00")
+
+
+def test_a_return_refunds_what_was_paid_for_it_deposit_included(api: Any, shop: Shop) -> None:
+    """Money paid earlier as a deposit and applied on the sale paid for its goods too:
+    returning them refunds it. The deposit line itself is not goods to return."""
+    sale = api.post("pos/sales", json={"session_id": shop.session_id, "ticket_id": 55,
+                                       "payments": [{"method": "card", "amount": "67.06"}]}).json
+    pads, labour, _hub, deposit = sale["lines"]
+
+    def give_back(s: dict, line: dict) -> Any:
+        return api.post(f"pos/sales/{s['id']}/returns", json={
+            "lines": [{"line_id": line["id"], "quantity": line["quantity"]}],
+            "reason": "work undone", "refund_method": "card"})
+    assert give_back(sale, deposit).status_code == 422
+    first = give_back(sale, pads)
+    assert first.status_code == 201 and first.json["total"] == "-27.06", first.json
+    second = give_back(sale, labour)
+    assert second.status_code == 201 and second.json["total"] == "-60.00", second.json
+    # 67.06 paid at pickup + the 20.00 deposit paid before = 87.06 refunded in all
+    assert -Decimal(first.json["total"]) - Decimal(second.json["total"]) == Decimal("87.06")
+
+    # a 100.00 deposit for 33.00 of work: 67.00 paid back at pickup, the hinge's 33.00 now
+    owed = api.post("pos/sales", json={"session_id": shop.session_id, "ticket_id": 57,
+                                       "payments": []}).json
+    hinge = give_back(owed, owed["lines"][0])
+    assert hinge.status_code == 201 and hinge.json["total"] == "-33.00", hinge.json
+
+    # still never more than was paid: 10.00 at pickup + 10.00 deposit for a 50.00 wheel
+    credited = api.post("pos/sales", json={
+        "session_id": shop.session_id, "ticket_id": 58,
+        "payments": [{"method": "cash", "amount": "10.00"}]}).json
+    wheel = give_back(credited, credited["lines"][0])
+    assert wheel.status_code == 409 and wheel.json["error"]["code"] == "refund_exceeds_payment"
+    assert "20.00" in wheel.json["error"]["message"], wheel.json

@@ -83,6 +83,11 @@ def test_settle() -> None:
     with pytest.raises(ValueError, match="only cash gives change"):
         pricing.settle(Decimal("10.00"), [("card", Decimal("11.00"))])
     assert pricing.settle(Decimal("-5.00"), []).change_due == Decimal("5.00")
+    # owing the customer 67.00: paid out in cash, with any cash handed over, never for a card
+    owed = Decimal("-67.00")
+    assert pricing.settle(owed, [("cash", Decimal("10.00"))]).change_due == Decimal("77.00")
+    with pytest.raises(ValueError, match="only cash gives change"):
+        pricing.settle(owed, [("card", Decimal("10.00"))])
 
 
 def test_returning_cheap_units_one_by_one_never_refunds_more_than_the_line() -> None:

@@ -180,6 +180,26 @@ def test_discount_within_the_limit_is_free_over_it_needs_override(api: Any, api_
     assert too_much.status_code == 422
 
 
+def test_a_discount_exactly_at_the_limit_is_within_it(api_as: Any, shop: Shop) -> None:
+    """10 % off a 19.95 lamp set is 2.00 (1.995 rounded), which is 10.03 % of the price:
+    the cashier's 10 % and the 2.00 it comes to are both within a 10 % limit; a cent or
+    a hundredth of a percent more is not."""
+    def sell(discount: dict) -> Any:
+        return cashier.post("pos/sales", json={
+            "session_id": shop.session_id, "lines": [{"code": "LIGHT", **discount}],
+            "payments": [{"method": "cash", "amount": "30.00"}]})
+    cashier = api_as("cashier")
+    for at_limit in ({"discount_percent": "10"}, {"discount": "2.00"}):
+        ok = sell(at_limit)
+        assert ok.status_code == 201, (at_limit, ok.json)
+        assert ok.json["lines"][0]["discount"] == "2.00"
+    over = sell({"discount_percent": "10.01"})
+    assert over.status_code == 403 and "10.01%" in over.json["error"]["message"], over.json
+    over = sell({"discount": "2.01"})
+    assert over.status_code == 403, over.json
+    assert "A discount of 10.0752% is over the limit of 10%" in over.json["error"]["message"]
+
+
 def test_cashier_sells_but_read_only_cannot(api_as: Any, shop: Shop) -> None:
     assert api_as("read_only").post("pos/sales", json=bike_sale(shop)).status_code == 403
     assert api_as("cashier").post("pos/sales", json=bike_sale(shop)).status_code == 201
@@ -215,6 +235,29 @@ def test_receipt_text_html_and_print_without_printer(api: Any, shop: Shop) -> No
     assert printed.status_code == 409
     assert printed.json["error"]["code"] == "no_printer"
     assert "printer" in printed.json["error"]["message"]
+
+
+def test_rates_and_quantities_print_as_plain_numbers(api: Any, shop: Shop) -> None:
+    """Receipts and messages say 10 % and 8.25 %, 10 sold — never 1E+1."""
+    kit = api.post("products", json={"sku": "KIT", "name": "Repair kit", "price": "29.00",
+                                     "tax_rate": "10"}).json
+    api.post("stock/moves", json={"product_id": kit["id"], "to_location_id": shop.location_id,
+                                  "quantity": 5, "reason": "opening stock"})
+    sale = api.post("pos/sales", json={
+        "session_id": shop.session_id,
+        "lines": [{"code": "KIT"}, {"code": "HELMET", "quantity": "10"}],
+        "payments": [{"method": "card", "amount": "573.04"}]})
+    assert sale.status_code == 201, sale.json        # 29.00 + 2.90 tax + 499.90 + 41.24 tax
+    text = api.get(f"pos/sales/{sale.json['id']}/receipt").get_data(as_text=True)
+    assert "Tax 10%: 2.90" in text and "Tax 8.25%: 41.24" in text, text
+    assert "E+" not in text
+    helmets = sale.json["lines"][1]
+    body = {"lines": [{"line_id": helmets["id"], "quantity": "10"}], "reason": "recall",
+            "refund_method": "card"}
+    assert api.post(f"pos/sales/{sale.json['id']}/returns", json=body).status_code == 201
+    again = api.post(f"pos/sales/{sale.json['id']}/returns", json=body)
+    assert again.status_code == 409
+    assert "(10 sold, 10 returned)" in again.json["error"]["message"], again.json
 
 
 def test_print_queues_a_job_with_a_printer_and_a_cash_sale_kicks_the_drawer(

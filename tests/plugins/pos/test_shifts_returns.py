@@ -41,7 +41,8 @@ def test_close_report_counts_sales_refunds_tenders_and_cash(api: Any, shop: Shop
     assert report["sales"] == {"count": 2, "total": "1214.67", "tax": "94.74"}
     assert report["refunds"]["count"] == 1 and report["refunds"]["total"] == "54.12"
     tenders = {t["method"]: t["amount"] for t in report["tenders"]}
-    assert tenders == {"cash": "175.88", "card": "1000.00", "other": "0.00", "store_credit": "0.00"}
+    # cash net of the change and the refund: 230.00 − 15.33 − 54.12
+    assert tenders == {"cash": "160.55", "card": "1000.00", "other": "0.00", "store_credit": "0.00"}
     assert report["cash"]["expected"] == "260.55"
     assert report["cash"]["counted"] == "260.00"
     assert report["cash"]["difference"] == "-0.55"
@@ -52,6 +53,31 @@ def test_close_report_counts_sales_refunds_tenders_and_cash(api: Any, shop: Shop
     assert again.status_code == 409
     assert api.get(f"pos/sessions/{shop.session_id}/report").json == report
     assert cash_only["change_due"] == "6.06"
+
+
+def test_the_tenders_add_up_to_the_net_total_and_the_drawer_adds_up(api: Any, shop: Shop) -> None:
+    """Per tender, what the till kept (received less change, less refunds), so the
+    tenders add up to the net total; the cash section shows how the drawer got there."""
+    sale = api.post("pos/sales", json=bike_sale(shop)).json          # 1190.73: card 1000 + cash 200
+    lamp = api.post("pos/sales", json={
+        "session_id": shop.session_id, "lines": [{"code": "LIGHT"}],
+        "payments": [{"method": "cash", "amount": "30.00"}]}).json    # 23.94
+    assert (sale["change_due"], lamp["change_due"]) == ("9.27", "6.06")
+    for s, line, method in ((sale, sale["lines"][1], "card"), (lamp, lamp["lines"][0], "cash")):
+        assert api.post(f"pos/sales/{s['id']}/returns", json={
+            "lines": [{"line_id": line["id"], "quantity": "1"}], "reason": "x",
+            "refund_method": method}).status_code == 201          # card −54.12, cash −23.94
+    report = api.post(f"pos/sessions/{shop.session_id}/close", json={"counted_cash": "290.73"}).json
+    tenders = {t["method"]: Decimal(t["amount"]) for t in report["tenders"]}
+    assert tenders["cash"] == Decimal("190.73")       # 230.00 − 15.33 change − 23.94 refund
+    assert tenders["card"] == Decimal("945.88")       # 1000.00 − 54.12 refund
+    assert sum(tenders.values()) == Decimal(report["net_total"]) == Decimal("1136.61")
+    cash = {k: Decimal(v) for k, v in report["cash"].items()}
+    assert (cash["opening"], cash["taken"], cash["change_given"], cash["refunded"]) == \
+        (Decimal("100.00"), Decimal("230.00"), Decimal("15.33"), Decimal("23.94"))
+    assert cash["opening"] + cash["taken"] - cash["change_given"] - cash["refunded"] == \
+        cash["expected"] == cash["opening"] + tenders["cash"] == Decimal("290.73")
+    assert cash["difference"] == 0
 
 
 def test_an_exact_count_records_no_difference(api: Any, shop: Shop) -> None:

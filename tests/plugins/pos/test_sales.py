@@ -101,6 +101,8 @@ BAD_SALES = [
     ({"customer_id": 999999}, 422, "invalid"),
     ({"lines": []}, 422, "invalid"),
     ({"lines": [{"code": "HELMET", "unit_price": "abc"}]}, 422, "invalid"),
+    # each tender valid, what they add up to beyond what an amount can be
+    ({"payments": [{"method": "cash", "amount": "9999999999.99"}] * 3}, 422, "amount_too_large"),
 ]
 
 

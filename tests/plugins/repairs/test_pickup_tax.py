@@ -420,3 +420,19 @@ def test_technician_revenue_is_the_work_before_tax(app: Any, app_factory: Any, m
     assert (pk["sale_id"] is not None) is at_till
     assert (pk["total"], pk["tax"]) == ("60.00", "11.00")    # 50.00 + 10.00, 10.00 + 1.00
     assert _revenue(desk, "tess") == (Decimal("50.00"), Decimal("10.00"))
+
+
+def test_work_beyond_what_an_amount_can_be_is_refused(desk: Desk, runtime: Any) -> None:
+    """A part's price and quantity each valid, their product beyond the money columns:
+    a 422 on both databases (PostgreSQL overflowed with a 500, SQLite stored it)."""
+    t = desk.intake()
+    desk.move(t["id"], "diagnosing")
+    part = desk.product(name="Gold frame", kind="part", price="9999999999.99", tax_rate="0")
+    resp = desk.api.post(f"repairs/tickets/{t['id']}/parts",
+                         json={"product_id": part["id"], "quantity": 10000})
+    assert resp.status_code == 422, resp.json
+    assert resp.json["error"]["code"] == "amount_too_large"
+    assert desk.ticket(t["id"])["parts"] == []
+    resp = desk.api.post(f"repairs/tickets/{t['id']}/estimate", json={"amount": "9999999999.99",
+                                                                      "tax_rate": "100"})
+    assert resp.status_code == 422 and resp.json["error"]["code"] == "amount_too_large"

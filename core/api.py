@@ -178,7 +178,7 @@ def update_user(user_id: int, data: dict[str, Any]) -> Any:
         missing = [r for r in data["roles"] if r not in found]
         if missing:
             raise Invalid("Unknown roles.", fields={"roles": [f"unknown: {', '.join(missing)}"]})
-        user.roles = [found[r] for r in data["roles"]]
+        user.roles = [found[r] for r in dict.fromkeys(data["roles"])]   # named twice: once
     for key in ("display_name", "email", "active"):
         if key in data:
             setattr(user, key, data[key])

@@ -175,7 +175,7 @@ def create_user(session: Session, *, username: str, password: str, roles: list[s
         raise Invalid("Unknown roles.", fields={"roles": [f"unknown: {', '.join(missing)}"]})
     user = User(username=username, display_name=display_name or username, email=email,
                 password_hash=hash_password(password, password_method),
-                roles=[found[r] for r in roles])
+                roles=[found[r] for r in dict.fromkeys(roles)])   # a role named twice is one
     session.add(user)
     session.flush()
     audit.record(session, "user.created", actor=actor, record_type="user", record_id=user.id,

@@ -490,6 +490,9 @@ def _units_to_consume(session: Session, res: Reservation, product: Any,
     location; empty for a product that is not serialized."""
     from core.records.items import Item, normalize_serial
     if not product.serialized:
+        if serials:
+            raise Invalid(f"{product.name} is not serialized: it has no serials to consume.",
+                          fields={"serials": ["Only for serialized products."]})
         return []
     if len(serials) != res.quantity:
         raise Invalid(f"List the {res.quantity} serial(s) consumed.",

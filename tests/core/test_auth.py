@@ -420,3 +420,13 @@ def test_the_signed_in_actor_is_a_user_of_the_request_session(app_factory, make_
     assert "core.customers.view" in r.json["permissions"]
     me = client.get("/api/v1/me", headers=_bearer(token)).json
     assert me["user"]["display_name"] == "Changed by a plugin"
+
+
+def test_a_role_named_twice_is_granted_once(api):
+    resp = api.post("users", json={"username": "twice", "password": "long enough pw 1",
+                                   "display_name": "Twice", "roles": ["cashier", "cashier"]})
+    assert resp.status_code == 201, resp.json
+    assert resp.json["roles"] == ["cashier"]
+    resp = api.patch(f"users/{resp.json['id']}", json={"roles": ["technician", "technician"]})
+    assert resp.status_code == 200, resp.json
+    assert resp.json["roles"] == ["technician"]

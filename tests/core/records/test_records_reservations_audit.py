@@ -200,3 +200,18 @@ def test_a_consume_refused_on_its_units_changes_nothing_even_when_caught(
         assert stock.verify_levels(s) == []
         assert s.scalars(select(AuditEntry.action).where(
             AuditEntry.record_type == "reservation")).all() == ["stock.reservation.created"]
+
+
+def test_serials_for_a_product_without_serials_are_refused(tech, owner, make_product,
+                                                           make_location, stock_in):
+    """Serials given for a part that has none are a mistake at the counter (the wrong
+    reservation, the wrong product): refused like a stock move with serials, not ignored."""
+    _tech_id, client = tech
+    part, here = make_product(kind="part"), make_location()
+    stock_in(part["id"], here["id"], 3)
+    res = reserve(client, part, here, quantity=2).json
+    r = client.post(f"stock/reservations/{res['id']}/consume", json={"serials": ["X1", "X2"]})
+    assert r.status_code == 422 and r.json["error"]["fields"]["serials"], r.json
+    assert level(owner, part["id"], here["id"])["reserved"] == 2
+    assert client.post(f"stock/reservations/{res['id']}/consume", json={}).status_code == 200
+    assert level(owner, part["id"], here["id"])["on_hand"] == 1

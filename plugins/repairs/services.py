@@ -1241,10 +1241,17 @@ def technician_queue(session: Session, technician_id: int | None) -> list[Ticket
 
 
 def board(session: Session) -> dict[str, list[Ticket]]:
+    """The open tickets by status, then the cancelled ones whose units still wait at the
+    shop to be handed back (with what is left of their deposit: :func:`checkout`)."""
     out: dict[str, list[Ticket]] = {s: [] for s in OPEN_STATUSES}
     for t in session.scalars(select(Ticket).where(Ticket.status.in_(OPEN_STATUSES))
                              .order_by(Ticket.rush.desc(), Ticket.opened_at).limit(1000)):
         out[t.status].append(t)
+    waiting = select(TicketUnit.id).where(TicketUnit.ticket_id == Ticket.id,
+                                          TicketUnit.released_at.is_(None)).exists()
+    out["cancelled"] = list(session.scalars(
+        select(Ticket).where(Ticket.status == "cancelled", waiting)
+        .order_by(Ticket.status_changed_at).limit(1000)))
     return out
 
 

@@ -110,3 +110,24 @@ def test_the_tills_own_sale_hands_back_a_cancelled_ticket(desk: Desk, app: Any,
     assert again.status_code == 422 and again.json["error"]["code"] == "unknown_ticket"
     html = browser.get(f"/repairs/tickets/{t['id']}").get_data(as_text=True)
     assert 'id="checkout-form"' not in html
+
+
+def test_the_board_lists_cancelled_tickets_whose_units_wait_to_be_handed_back(
+        app: Any, desk: Desk, make_user: Any) -> None:
+    """The counter sees what waits to be handed back; once it is, it leaves the board."""
+    import re
+    loc_id, shift_id = _till(desk)
+    t, _hinge = _cancelled_ticket(desk, loc_id, shift_id, diagnosed=False)
+    make_user("manager", username="mo")
+    browser = Browser(app.test_client())
+    browser.sign_in("mo")
+
+    def waiting() -> list[str]:
+        html = browser.get("/repairs/").get_data(as_text=True)
+        column = re.search(r'data-status="cancelled".*?</section>', html, re.S)
+        assert column and "Cancelled, to hand back" in column.group(0)
+        return re.findall(r'data-ticket="(\d+)"', column.group(0))
+
+    assert waiting() == [str(t["id"])]
+    desk.ok(desk.api.post(f"repairs/tickets/{t['id']}/checkout", json={}), 201)
+    assert waiting() == []

@@ -4,6 +4,7 @@
 ``tests/services``."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from typing import Any, Callable, Iterator
@@ -194,3 +195,25 @@ def api_as(client: Any, make_user: Callable[..., Any]) -> Callable[..., ApiClien
     def make(*roles: str) -> ApiClient:
         return ApiClient(client, make_user(*roles)[1])
     return make
+
+
+@contextlib.contextmanager
+def write_transactions(runtime: Any, thread: str | None = None) -> Iterator[list[int]]:
+    """Count the writing transactions begun inside the block by the thread named
+    ``thread`` (this thread by default)."""
+    import threading
+
+    from sqlalchemy import event
+    count = [0]
+    name = thread or threading.current_thread().name
+
+    def begun(conn: Any) -> None:
+        if threading.current_thread().name == name and \
+                conn.get_execution_options().get("counterdesk_write"):
+            count[0] += 1
+
+    event.listen(runtime.db.engine, "begin", begun)
+    try:
+        yield count
+    finally:
+        event.remove(runtime.db.engine, "begin", begun)

@@ -9,7 +9,6 @@ separate process did.
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 import os
@@ -26,6 +25,7 @@ from sqlalchemy import func, select
 
 from core.plugins import hookimpl
 from core.types import Job, Manifest
+from tests.conftest import write_transactions
 
 manifest = Manifest(name="jobtest", version="0.1.0", title="Jobs test plugin", hooks=__name__)
 
@@ -184,24 +184,6 @@ def enqueue_committed(rt: Any, name: str, **kwargs: Any) -> int:
     from core import enqueue
     with rt.unit_of_work():
         return enqueue(name, **kwargs).id
-
-
-@contextlib.contextmanager
-def write_transactions(rt: Any) -> Iterator[list[int]]:
-    """Count the writing transactions this thread begins inside the block."""
-    from sqlalchemy import event
-    count = [0]
-    me = threading.get_ident()
-
-    def begun(conn: Any) -> None:
-        if threading.get_ident() == me and conn.get_execution_options().get("counterdesk_write"):
-            count[0] += 1
-
-    event.listen(rt.db.engine, "begin", begun)
-    try:
-        yield count
-    finally:
-        event.remove(rt.db.engine, "begin", begun)
 
 
 def insert_row(rt: Any, name: str, kwargs: dict, **values: Any) -> int:

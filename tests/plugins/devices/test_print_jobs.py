@@ -2,15 +2,14 @@
 print job and the outbox, what it sends, and the transactions it takes."""
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 
 from core.documents import document_from_dict
 from core.jobs import run_job
@@ -19,6 +18,7 @@ from core.models import OutboxJob
 from plugins.devices.models import PrintJob
 from plugins.devices.render import render_escpos
 from tests.plugins.devices.conftest import sale_document
+from tests.conftest import write_transactions
 from tests.plugins.devices.escpos_decode import decode
 
 
@@ -48,25 +48,6 @@ def _hand_over_again(runtime: Any, outbox_id: int) -> None:
     with runtime.unit_of_work() as s:
         s.execute(update(OutboxJob).where(OutboxJob.id == outbox_id).values(
             status="pending", run_after=OutboxJob.created_at))
-
-
-@contextlib.contextmanager
-def write_transactions(runtime: Any, thread: str | None = None) -> Iterator[list[int]]:
-    """Count the writing transactions begun inside the block by the thread named
-    ``thread`` (this thread by default)."""
-    count = [0]
-    name = thread or threading.current_thread().name
-
-    def begun(conn: Any) -> None:
-        if threading.current_thread().name == name and \
-                conn.get_execution_options().get("counterdesk_write"):
-            count[0] += 1
-
-    event.listen(runtime.db.engine, "begin", begun)
-    try:
-        yield count
-    finally:
-        event.remove(runtime.db.engine, "begin", begun)
 
 
 def test_a_print_job_takes_two_write_transactions_and_is_never_printed_twice(

@@ -453,13 +453,20 @@ def _covers(unit: TicketUnit, what: str) -> bool:
     return unit.coverage in (what, "parts_and_labor")
 
 
-def work_totals(session: Session, ticket: Ticket) -> Totals:
-    """What the work recorded so far (parts not taken off, labour, whether charged
-    yet or not) comes to, each line as the till charges it: before tax, tax, total."""
+def _recorded_work(session: Session, ticket: Ticket) -> tuple[list[Part], list[Labor]]:
+    """The work recorded so far: parts not taken off, labour, charged yet or not."""
     parts = session.scalars(select(Part).where(Part.ticket_id == ticket.id,
                                                Part.status != "released").order_by(Part.id))
     labor = session.scalars(select(Labor).where(Labor.ticket_id == ticket.id).order_by(Labor.id))
-    return sum_lines(_charged(session, _charge_lines(session, list(parts), list(labor))))
+    return list(parts), list(labor)
+
+
+def work_totals(session: Session, ticket: Ticket,
+                work: tuple[list[Part], list[Labor]] | None = None) -> Totals:
+    """What the work recorded so far (``work``, read when not given) comes to, each
+    line as the till charges it: before tax, tax, total."""
+    parts, labor = work if work is not None else _recorded_work(session, ticket)
+    return sum_lines(_charged(session, _charge_lines(session, parts, labor)))
 
 
 def _ask_again_if_over(session: Session, actor: Any, ticket: Ticket) -> None:
@@ -591,15 +598,17 @@ def _release_parts(session: Session, actor: Any, ticket: Ticket) -> None:
 # ---------------------------------------------------------------- estimates
 
 def estimate_figures(session: Session, ticket: Ticket, amount: Decimal | None,
-                     tax_rate: Decimal | None) -> dict[str, Any]:
+                     tax_rate: Decimal | None, work: Totals | None = None) -> dict[str, Any]:
     """An estimate's ``amount`` (in the shop's prices), ``tax``, ``total`` (what the
     customer pays) and ``prices_include_tax``: the work recorded as the till charges
     it, or a quoted ``amount`` taxed at ``tax_rate`` — by default at the rate of the
     work recorded so far, or with none yet the labour tax rate
-    (:func:`pricing.estimate_amounts`)."""
+    (:func:`pricing.estimate_amounts`); ``work``: :func:`work_totals`, read when not
+    given."""
     include = _prices_include_tax(session)
     figures = pricing.estimate_amounts(
-        amount, work_totals(session, ticket), prices_include_tax=include, tax_rate=tax_rate,
+        amount, work if work is not None else work_totals(session, ticket),
+        prices_include_tax=include, tax_rate=tax_rate,
         default_rate=Decimal(get_setting("repairs", "labour_tax_rate", session)))
     return {"amount": figures.total if include else figures.net, "tax": figures.tax,
             "total": figures.total, "prices_include_tax": include}
@@ -614,14 +623,13 @@ def request_estimate(session: Session, actor: Any, ticket: Ticket, *, amount: An
     _require_open(ticket)
     if ticket.status == "ready":
         raise Conflict("The ticket is ready; there is nothing left to approve.", code="ticket_ready")
-    parts = to_money(session.scalar(select(func.coalesce(func.sum(Part.amount), 0)).where(
-        Part.ticket_id == ticket.id, Part.status != "released")) or 0)
-    labor = to_money(session.scalar(select(func.coalesce(func.sum(Labor.amount), 0)).where(
-        Labor.ticket_id == ticket.id)) or 0)
-    minutes = int(session.scalar(select(func.coalesce(func.sum(Labor.minutes), 0)).where(
-        Labor.ticket_id == ticket.id)) or 0)
+    recorded = _recorded_work(session, ticket)   # read once: the sums and the figures
+    parts = to_money(sum((p.amount for p in recorded[0]), ZERO))
+    labor = to_money(sum((lab.amount for lab in recorded[1]), ZERO))
+    minutes = sum(lab.minutes for lab in recorded[1])
     figures = estimate_figures(session, ticket, None if amount is None else to_money(amount),
-                               None if tax_rate is None else Decimal(tax_rate))
+                               None if tax_rate is None else Decimal(tax_rate),
+                               work_totals(session, ticket, recorded))
     for est in session.scalars(select(Estimate).where(Estimate.ticket_id == ticket.id,
                                                       Estimate.status == "pending")):
         est.status = "superseded"
@@ -728,7 +736,14 @@ def pickup_quote(session: Session, ticket: Ticket, unit_ids: set[int] | None = N
     work not yet charged, each line as the till charges it, and what is left of the
     deposit — all of it with the last unit (more than the work: paid back), at most
     the work (tax included) with an earlier one."""
-    remaining = {u.id for u in ticket_units(session, ticket) if u.released_at is None}
+    return _open_quote(session, ticket, ticket_units(session, ticket), unit_ids)[0]
+
+
+def _open_quote(session: Session, ticket: Ticket, units: Sequence[TicketUnit],
+                unit_ids: set[int] | None) -> tuple[pricing.Quote, list[Part], list[Labor], bool]:
+    """:func:`pickup_quote` with the parts and labour it charges and whether it
+    releases the last units (``units``: the ticket's)."""
+    remaining = {u.id for u in units if u.released_at is None}
     final = unit_ids is None or remaining <= unit_ids
     parts, labor = _open_work(session, ticket, unit_ids, final)
     lines = _charge_lines(session, parts, labor)
@@ -737,8 +752,9 @@ def pickup_quote(session: Session, ticket: Ticket, unit_ids: set[int] | None = N
     deposit = _deposit_to_apply(session, ticket, final, work.total)
     charges = TicketCharges(ticket_id=ticket.id, number=ticket.number,
                             customer_id=ticket.customer_id, lines=tuple(lines), deposit=deposit)
-    return pricing.Quote(charges=charges, amounts=tuple(amounts), work=work,
-                         prices_include_tax=_prices_include_tax(session))
+    quote = pricing.Quote(charges=charges, amounts=tuple(amounts), work=work,
+                          prices_include_tax=_prices_include_tax(session))
+    return quote, parts, labor, final
 
 
 def ticket_charges(session: Session, ticket: Ticket, unit_ids: set[int] | None = None) -> TicketCharges:
@@ -844,18 +860,14 @@ def _record_pickup(session: Session, actor: Any, ticket: Ticket, unit_ids: set[i
     """The pickup of ``unit_ids``: with a till sale, its figures are what the sale
     charged for the ticket; without one, the same figures by the till's rule."""
     units = ticket_units(session, ticket)
-    remaining = {u.id for u in units if u.released_at is None}
-    final = remaining <= unit_ids
-    parts, labor = _open_work(session, ticket, unit_ids, final)
-    lines = _charge_lines(session, parts, labor)
+    quote, parts, labor, final = _open_quote(session, ticket, units, unit_ids)
+    lines = list(quote.charges.lines)
     if sale is not None:
         amounts = pricing.sale_line_amounts(sale, lines,
-                                            prices_include_tax=_prices_include_tax(session))
+                                            prices_include_tax=quote.prices_include_tax)
         work, deposit = sum_lines(amounts), pricing.sale_deposit(sale)
     else:
-        amounts = _charged(session, lines)
-        work = sum_lines(amounts)
-        deposit = _deposit_to_apply(session, ticket, final, work.total)
+        amounts, work, deposit = list(quote.amounts), quote.work, quote.deposit
     now = utcnow()
     pickup = Pickup(ticket_id=ticket.id, at=now, actor_id=actor.id if actor else None,
                     total=work.subtotal, tax=work.tax, deposit_applied=deposit,

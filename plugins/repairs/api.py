@@ -23,8 +23,9 @@ public_api = Blueprint("repairs_public", __name__, url_prefix="/api/v1/public")
 TAGS = ["repairs"]
 
 
-def ticket_detail(session: Any, ticket: Any) -> dict[str, Any]:
-    """A ticket with its notes, work, estimates, pickups and what it still owes."""
+def ticket_detail(session: Any, ticket: Any, quote: Any = None) -> dict[str, Any]:
+    """A ticket with its notes, work, estimates, pickups and what it still owes
+    (``quote``: its :func:`services.pickup_quote`, computed when not given)."""
     def rows(model: Any, order: Any) -> list[Any]:
         return list(session.scalars(select(model).where(model.ticket_id == ticket.id).order_by(order)))
     out = TicketOut().dump(ticket)
@@ -33,7 +34,7 @@ def ticket_detail(session: Any, ticket: Any) -> dict[str, Any]:
     out["parts"] = PartOut(many=True).dump(rows(Part, Part.id))
     out["estimates"] = EstimateOut(many=True).dump(rows(Estimate, Estimate.id))
     out["pickups"] = PickupOut(many=True).dump(rows(Pickup, Pickup.id))
-    out["charges"] = ChargesOut().dump(services.pickup_quote(session, ticket))
+    out["charges"] = ChargesOut().dump(quote or services.pickup_quote(session, ticket))
     return out
 
 

@@ -177,14 +177,15 @@ def ticket(ticket_id: int) -> Any:
     t = services.get_ticket(g.session, ticket_id)
     parts = records.part_products(g.session)
     customer = records.customer(g.session, t.customer_id)
+    quote = services.pickup_quote(g.session, t)   # the detail's charges and "Owed now"
     return render_template(
-        "repairs/ticket.html", t=t, d=ticket_detail(g.session, t), customer=customer,
+        "repairs/ticket.html", t=t, d=ticket_detail(g.session, t, quote), customer=customer,
         timeline=services.timeline(g.session, t), next_statuses=sorted(
             s for s in services.TRANSITIONS[t.status] if s != "collected"),
         hold_reasons=HOLD_REASONS, channels=[c for c in APPROVAL_CHANNELS if c != "status_link"],
         users=_users(), part_products=parts, labels=services.STATUS_LABELS,
         pending=services.pending_estimate(g.session, t), new=request.args.get("new"),
-        owed=services.pickup_quote(g.session, t) if services.awaits_pickup(g.session, t) else None)
+        owed=quote if services.awaits_pickup(g.session, t) else None)
 
 
 def _ticket_action(ticket_id: int, action: Callable[[Ticket], Any], done: str) -> Any:

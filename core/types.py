@@ -313,6 +313,11 @@ class ChargeLine:
     reservation_id: int | None = None
     covered: bool = False
 
+    @property
+    def charged_price(self) -> Decimal:
+        """What one unit costs the customer: ``unit_price``, or nothing when covered."""
+        return Decimal("0.00") if self.covered else self.unit_price
+
 
 @dataclass(frozen=True)
 class TicketCharges:

@@ -413,7 +413,7 @@ def _charge_from_line(session: Any, i: int, line: ChargeLine) -> Charge:
                           fields={"lines": {i: {"serial": ["Required."]}}})
     price = to_money(line.unit_price)
     return Charge(description=line.description, quantity=quantity,
-                  unit_price=ZERO if line.covered else price, list_price=price,
+                  unit_price=to_money(line.charged_price), list_price=price,
                   tax_rate=Decimal(line.tax_rate), kind=line.kind, product=product,
                   serial=line.serial, reservation_id=line.reservation_id, covered=line.covered)
 

@@ -31,8 +31,8 @@ WORK_KINDS = ("part", "labor")
 
 def charged(line: ChargeLine, *, prices_include_tax: bool) -> LineAmounts:
     """One of the ticket's lines as the till charges it."""
-    return line_amounts(line.quantity, ZERO if line.covered else line.unit_price, ZERO,
-                        line.tax_rate, prices_include_tax=prices_include_tax)
+    return line_amounts(line.quantity, line.charged_price, ZERO, line.tax_rate,
+                        prices_include_tax=prices_include_tax)
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def _same_line(sold: SaleLineInfo, line: ChargeLine, *, prices_include_tax: bool
             and Decimal(sold.quantity) == Decimal(line.quantity)
             and line.description.startswith(sold.description)
             and Decimal(sold.discount) == 0
-            and to_money(sold.unit_price) == (ZERO if line.covered else to_money(line.unit_price))):
+            and to_money(sold.unit_price) == to_money(line.charged_price)):
         return False
     expected = charged(line, prices_include_tax=prices_include_tax)
     return (sold.tax, sold.total) == (expected.tax, expected.total)
